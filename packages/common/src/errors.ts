@@ -1,0 +1,95 @@
+/**
+ * Every error distci raises has a stable `code` (`DISTCI_…`), an HTTP status where one applies, and a
+ * message that says what to do. Check errors by `code` (`isDistciError(err, 'DISTCI_NO_NODE')`), never
+ * by `instanceof`: errors cross package and process boundaries.
+ *
+ * The table below is the single source of codes; `docs/errors.md` lists every one of them and a test
+ * (`test/errors.test.ts`) fails when the docs and this table disagree.
+ */
+
+export const ERROR_CODES = {
+  // Options and configuration
+  DISTCI_BAD_OPTION: { status: 400, summary: 'An option, flag or environment variable has an invalid value.' },
+  // Coordination store
+  DISTCI_NO_NODE: { status: 404, summary: 'The node does not exist.' },
+  DISTCI_NODE_EXISTS: { status: 409, summary: 'A node already exists at that path.' },
+  DISTCI_BAD_VERSION: { status: 409, summary: 'The node changed since it was read (version mismatch).' },
+  DISTCI_NOT_EMPTY: { status: 409, summary: 'The node has children and cannot be deleted.' },
+  DISTCI_NO_CHILDREN_FOR_EPHEMERALS: { status: 400, summary: 'Ephemeral nodes cannot have children.' },
+  DISTCI_BAD_PATH: { status: 400, summary: 'A node path or object key is malformed or escapes its root.' },
+  DISTCI_CONNECTION_LOSS: {
+    status: 503,
+    summary: 'The connection to the coordination store was lost; the outcome of the operation is unknown.',
+  },
+  DISTCI_SESSION_EXPIRED: {
+    status: 503,
+    summary: 'The session expired: its ephemeral nodes (claims) are gone and its watches are dropped.',
+  },
+  DISTCI_STORE_CLOSED: { status: 503, summary: 'The store was closed.' },
+  DISTCI_COORDINATION_ERROR: { status: 503, summary: 'The coordination store failed in an unexpected way.' },
+  // Object store
+  DISTCI_BLOB_NOT_FOUND: { status: 404, summary: 'No object at that key.' },
+  DISTCI_BLOB_CONFLICT: {
+    status: 412,
+    summary: 'A conditional put failed: the object exists (If-None-Match) or changed (If-Match).',
+  },
+  DISTCI_BLOB_STORE_ERROR: { status: 503, summary: 'The object store failed in an unexpected way.' },
+  // Generic
+  DISTCI_INTERNAL: { status: 500, summary: 'An unexpected internal error.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface DistciErrorOptions {
+  /** What to do about it, for people. */
+  hint?: string;
+  /** Structured details for logs and API clients. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  /** Overrides the code's default HTTP status. */
+  status?: number;
+}
+
+export class DistciError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: DistciErrorOptions = {}) {
+    super(options.hint ? `${message} — ${options.hint}` : message, { cause: options.cause });
+    this.name = 'DistciError';
+    this.code = code;
+    this.status = options.status ?? ERROR_CODES[code].status;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** Makes a DistciError. */
+export function distciError(code: ErrorCode, message: string, options?: DistciErrorOptions): DistciError {
+  return new DistciError(code, message, options);
+}
+
+/** True when `err` carries a distci code (optionally a specific one), whatever realm it came from. */
+export function isDistciError(err: unknown, code?: ErrorCode): err is DistciError {
+  if (typeof err !== 'object' || err === null) return false;
+  const c = (err as { code?: unknown }).code;
+  if (typeof c !== 'string' || !(c in ERROR_CODES)) return false;
+  return code === undefined || c === code;
+}
+
+/** Turns anything thrown into an Error, so every catch can log `.message` and `.stack`. */
+export function coerceError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  if (typeof err === 'object' && err !== null && 'message' in err) {
+    const e = new Error(String((err as { message: unknown }).message));
+    Object.assign(e, err);
+    return e;
+  }
+  return new Error(String(err));
+}

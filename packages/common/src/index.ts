@@ -1,0 +1,6 @@
+export * from './blob-store.js';
+export * from './coordination-store.js';
+export * from './errors.js';
+export * from './keys.js';
+export * from './options.js';
+export * from './types.js';

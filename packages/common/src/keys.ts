@@ -1,0 +1,134 @@
+/**
+ * The one place where znode paths and object keys are built. Nothing else concatenates them.
+ *
+ * Coordination store (under the chroot, default `/distci`):
+ * ```
+ * /jobs/<job>                             config pointer {etag, updatedAt}
+ * /jobs/<job>/builds/b-<seq10>            sequential: the build number; data = live build state
+ * /tickets/<kind>/<labelset>/<prio>-<seq> persistent sequential ticket, small JSON
+ * /claims/<ticket-id>-<attempt>           ephemeral: {worker, host, startedAt}; the lease
+ * /workers/<kind>/<worker-id>             ephemeral presence (visibility only, never required)
+ * ```
+ * Object store (bucket default `distci`, optional key prefix):
+ * ```
+ * jobs/<job>/config.json
+ * builds/<job>/<n>/build.json
+ * builds/<job>/<n>/logs/<step>/<attempt>/<chunk>
+ * builds/<job>/<n>/artifacts/<path>
+ * builds/<job>/<n>/workspaces/<step>/<attempt>
+ * cache/<key>
+ * ```
+ */
+import { distciError } from './errors.js';
+import type { WorkerKind } from './types.js';
+
+/** Job names: `^[a-z0-9][a-z0-9._-]{0,99}$` (safe in URLs, znode names and object keys). */
+export const JOB_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+/** Labels: like job names, at most 64 characters. */
+export const LABEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function assertJobName(job: string): string {
+  if (!JOB_NAME.test(job)) {
+    throw distciError('DISTCI_BAD_PATH', `job name '${job}' is not allowed`, {
+      hint: 'use 1-100 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit',
+    });
+  }
+  return job;
+}
+
+/**
+ * One path segment (znode name or key segment) from free text such as a step name (`test[cc=gcc]`):
+ * refuses `/`, `\`, NUL, empty, `.` and `..`, so a segment can never climb out of its parent.
+ */
+export function segment(value: string, what = 'name'): string {
+  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value) || value.length > 200) {
+    throw distciError('DISTCI_BAD_PATH', `${what} '${value}' cannot be used in a path`, {
+      hint: 'use 1-200 characters without "/", "\\" or NUL, other than "." and ".."',
+    });
+  }
+  return value;
+}
+
+/** A label set as one queue name: sorted, de-duplicated, comma-joined; `_` for no labels. */
+export function labelSetName(labels: Iterable<string>): string {
+  const sorted = [...new Set(labels)].sort();
+  for (const label of sorted) {
+    if (!LABEL.test(label)) {
+      throw distciError('DISTCI_BAD_PATH', `label '${label}' is not allowed`, {
+        hint: 'use 1-64 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit',
+      });
+    }
+  }
+  return sorted.length === 0 ? '_' : sorted.join(',');
+}
+
+/** The labels of a queue name made by `labelSetName`. */
+export function parseLabelSetName(name: string): string[] {
+  return name === '_' ? [] : name.split(',');
+}
+
+const pad10 = (n: number): string => String(n).padStart(10, '0');
+
+/** Znode paths, relative to the store's chroot. */
+export const zpaths = {
+  jobs: () => '/jobs',
+  job: (job: string) => `/jobs/${assertJobName(job)}`,
+  builds: (job: string) => `/jobs/${assertJobName(job)}/builds`,
+  /** Prefix for a sequential create: the server appends the 10-digit build number. */
+  buildPrefix: (job: string) => `/jobs/${assertJobName(job)}/builds/b-`,
+  build: (job: string, n: number) => `/jobs/${assertJobName(job)}/builds/b-${pad10(n)}`,
+  /** The build number of a `b-<seq10>` node name, or null. */
+  parseBuildName: (name: string): number | null => (/^b-\d{10}$/.test(name) ? Number(name.slice(2)) : null),
+  tickets: () => '/tickets',
+  ticketKind: (kind: WorkerKind) => `/tickets/${kind}`,
+  ticketQueue: (kind: WorkerKind, labels: Iterable<string>) => `/tickets/${kind}/${labelSetName(labels)}`,
+  /** Prefix for a sequential ticket create: priority 0-9 first, so sorting names is priority-then-FIFO. */
+  ticketPrefix: (kind: WorkerKind, labels: Iterable<string>, priority: number) => {
+    if (!Number.isInteger(priority) || priority < 0 || priority > 9) {
+      throw distciError('DISTCI_BAD_PATH', `priority ${priority} is not allowed`, { hint: 'use an integer 0-9' });
+    }
+    return `/tickets/${kind}/${labelSetName(labels)}/${priority}-`;
+  },
+  claims: () => '/claims',
+  claim: (ticketId: string, attempt: number) => `/claims/${segment(ticketId, 'ticket id')}-${attempt}`,
+  workers: () => '/workers',
+  workerKind: (kind: WorkerKind) => `/workers/${kind}`,
+  worker: (kind: WorkerKind, workerId: string) => `/workers/${kind}/${segment(workerId, 'worker id')}`,
+} as const;
+
+/** Object keys, relative to the store's bucket (and key prefix). */
+export const blobKeys = {
+  jobConfig: (job: string) => `jobs/${assertJobName(job)}/config.json`,
+  jobsPrefix: () => 'jobs/',
+  build: (job: string, n: number) => `builds/${assertJobName(job)}/${n}/build.json`,
+  buildsPrefix: (job: string) => `builds/${assertJobName(job)}/`,
+  logChunk: (job: string, n: number, step: string, attempt: number, chunk: number) =>
+    `builds/${assertJobName(job)}/${n}/logs/${segment(step, 'step')}/${attempt}/${pad10(chunk)}`,
+  logPrefix: (job: string, n: number, step: string, attempt: number) =>
+    `builds/${assertJobName(job)}/${n}/logs/${segment(step, 'step')}/${attempt}/`,
+  artifact: (job: string, n: number, path: string) =>
+    `builds/${assertJobName(job)}/${n}/artifacts/${relativePath(path, 'artifact path')}`,
+  artifactsPrefix: (job: string, n: number) => `builds/${assertJobName(job)}/${n}/artifacts/`,
+  workspace: (job: string, n: number, step: string, attempt: number) =>
+    `builds/${assertJobName(job)}/${n}/workspaces/${segment(step, 'step')}/${attempt}`,
+  cache: (key: string) => `cache/${relativePath(key, 'cache key')}`,
+} as const;
+
+/**
+ * A relative, normalized `/`-separated path that cannot escape its root: no leading `/`, no empty,
+ * `.` or `..` segment, no backslash or NUL. Used for object keys and for paths inside workspaces.
+ */
+export function relativePath(path: string, what = 'path'): string {
+  const bad = (why: string) =>
+    distciError('DISTCI_BAD_PATH', `${what} '${path}' ${why}`, {
+      hint: 'use a relative path like "dist/app.tar.gz" without "..", "." or empty segments',
+    });
+  if (path === '') throw bad('is empty');
+  if (/[\\\0]/.test(path)) throw bad('contains a backslash or NUL');
+  if (path.startsWith('/')) throw bad('is absolute');
+  if (Buffer.byteLength(path) > 1024) throw bad('is longer than 1024 bytes');
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.' || part === '..') throw bad('has an empty, "." or ".." segment');
+  }
+  return path;
+}
