@@ -1,0 +1,2 @@
+// The frontend package lands with its issue; see README.md.
+export {};

@@ -1,0 +1,2 @@
+// The workers package lands with its issue; see README.md.
+export {};
