@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   },
   DISTCI_STORE_CLOSED: { status: 503, summary: 'The store was closed.' },
   DISTCI_COORDINATION_ERROR: { status: 503, summary: 'The coordination store failed in an unexpected way.' },
+  // Tickets
+  DISTCI_TICKET_TOO_LARGE: { status: 400, summary: 'A ticket is larger than a znode should be (4 KiB).' },
+  DISTCI_CLAIM_LOST: {
+    status: 409,
+    summary: 'A worker lost its claim (session expired or ticket resumed elsewhere); its result was not recorded.',
+  },
   // Object store
   DISTCI_BLOB_NOT_FOUND: { status: 404, summary: 'No object at that key.' },
   DISTCI_BLOB_CONFLICT: {

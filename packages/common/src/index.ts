@@ -3,4 +3,5 @@ export * from './coordination-store.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './options.js';
+export * from './tickets/index.js';
 export * from './types.js';

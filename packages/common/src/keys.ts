@@ -5,8 +5,17 @@
  * ```
  * /jobs/<job>                             config pointer {etag, updatedAt}
  * /jobs/<job>/builds/b-<seq10>            sequential: the build number; data = live build state
- * /tickets/<kind>/<labelset>/<prio>-<seq> persistent sequential ticket, small JSON
- * /claims/<ticket-id>-<attempt>           ephemeral: {worker, host, startedAt}; the lease
+ * /tickets/<kind>/<labelset>/<rank>-<postedAt>-<seq>
+ *                                         persistent sequential ticket, small JSON
+ * /claims/<kind>/<ticket-id>-<attempt>    ephemeral: {worker, host, startedAt}; the lease
+ * ```
+ * Two refinements of DESIGN.md's recommended layout, and why:
+ * - A ticket's name carries its rank (9 - priority, one digit) and the ms it was posted (13 digits)
+ *   before the sequence: sorting names is priority-then-FIFO across every queue of a kind, and the
+ *   queue view computes the oldest wait from names alone, without reading any ticket.
+ * - Claims are partitioned by kind: a worker watches only the claims of its own kind, so a claim or
+ *   completion wakes the workers that could resume that ticket and nobody else.
+ * ```
  * /workers/<kind>/<worker-id>             ephemeral presence (visibility only, never required)
  * ```
  * Object store (bucket default `distci`, optional key prefix):
@@ -82,15 +91,27 @@ export const zpaths = {
   tickets: () => '/tickets',
   ticketKind: (kind: WorkerKind) => `/tickets/${kind}`,
   ticketQueue: (kind: WorkerKind, labels: Iterable<string>) => `/tickets/${kind}/${labelSetName(labels)}`,
-  /** Prefix for a sequential ticket create: priority 0-9 first, so sorting names is priority-then-FIFO. */
-  ticketPrefix: (kind: WorkerKind, labels: Iterable<string>, priority: number) => {
+  /**
+   * Prefix for a sequential ticket create: `<rank>-<postedAt>-`, rank = 9 - priority (priority 9 is the
+   * most urgent, as in Buildkite), so ascending names are priority first, then posting time.
+   */
+  ticketPrefix: (kind: WorkerKind, labels: Iterable<string>, priority: number, postedAt: number) => {
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) {
       throw distciError('DISTCI_BAD_PATH', `priority ${priority} is not allowed`, { hint: 'use an integer 0-9' });
     }
-    return `/tickets/${kind}/${labelSetName(labels)}/${priority}-`;
+    const at = String(Math.max(0, Math.floor(postedAt))).padStart(13, '0');
+    return `/tickets/${kind}/${labelSetName(labels)}/${9 - priority}-${at}-`;
+  },
+  /** Priority and posting time of a ticket node name made from `ticketPrefix`, or null. */
+  parseTicketName: (name: string): { priority: number; postedAt: number; seq: number } | null => {
+    const m = /^(\d)-(\d{13})-(\d{10})$/.exec(name);
+    return m ? { priority: 9 - Number(m[1]), postedAt: Number(m[2]), seq: Number(m[3]) } : null;
   },
   claims: () => '/claims',
-  claim: (ticketId: string, attempt: number) => `/claims/${segment(ticketId, 'ticket id')}-${attempt}`,
+  claimKind: (kind: WorkerKind) => `/claims/${kind}`,
+  /** A ticket id is `<labelset>~<name>`, unique within its kind. */
+  claim: (kind: WorkerKind, ticketId: string, attempt: number) =>
+    `/claims/${kind}/${segment(ticketId, 'ticket id')}-${attempt}`,
   workers: () => '/workers',
   workerKind: (kind: WorkerKind) => `/workers/${kind}`,
   worker: (kind: WorkerKind, workerId: string) => `/workers/${kind}/${segment(workerId, 'worker id')}`,

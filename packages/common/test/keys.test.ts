@@ -7,11 +7,16 @@ t.test('znode paths follow the documented layout', async (t) => {
   t.equal(zpaths.build('web', 42), '/jobs/web/builds/b-0000000042');
   t.equal(zpaths.parseBuildName('b-0000000042'), 42);
   t.equal(zpaths.parseBuildName('b-42'), null);
-  t.equal(zpaths.ticketPrefix('exec-shell', ['linux', 'arm64', 'linux'], 5), '/tickets/exec-shell/arm64,linux/5-');
+  t.equal(
+    zpaths.ticketPrefix('exec-shell', ['linux', 'arm64', 'linux'], 7, 1_700_000_000_123),
+    '/tickets/exec-shell/arm64,linux/2-1700000000123-',
+  );
+  t.same(zpaths.parseTicketName('2-1700000000123-0000000042'), { priority: 7, postedAt: 1_700_000_000_123, seq: 42 });
+  t.equal(zpaths.parseTicketName('junk'), null);
   t.equal(zpaths.ticketQueue('control', []), '/tickets/control/_');
-  t.equal(zpaths.claim('t-1', 2), '/claims/t-1-2');
+  t.equal(zpaths.claim('control', '_~4-1700000000123-0000000001', 2), '/claims/control/_~4-1700000000123-0000000001-2');
   t.equal(zpaths.worker('git-checkout', 'w1'), '/workers/git-checkout/w1');
-  t.throws(() => zpaths.ticketPrefix('control', [], 10), { code: 'DISTCI_BAD_PATH' });
+  t.throws(() => zpaths.ticketPrefix('control', [], 10, 0), { code: 'DISTCI_BAD_PATH' });
 });
 
 t.test('object keys follow the documented layout', async (t) => {

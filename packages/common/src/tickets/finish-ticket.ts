@@ -1,0 +1,135 @@
+/**
+ * Finish a claimed ticket: complete, fail or release it. Every claim ends in exactly one of these (or
+ * in the death of its session, after which another worker resumes the ticket).
+ *
+ * Input: the `Claim` and, for complete/fail, the ops that record the step's result and post its
+ * successors (from `prepareTicketOps`). Atomicity: one write transaction each:
+ * - complete / fail: `multi[ delete own claim (version 0), delete ticket (claimed version), …ops ]`.
+ *   Deleting our own claim node is the fence (invariant 4): it exists only while our session lives
+ *   and nobody resumed the ticket; the versioned ticket delete catches any other change. Successors
+ *   appear in the same transaction as the ticket goes (invariant 1).
+ * - release: `multi[ delete own claim, set ticket back to waiting (claimed version) ]`. The attempt
+ *   number is not given back, so the next attempt gets a new number.
+ * Failure: `DISTCI_CLAIM_LOST` when the fence refuses (the result is not recorded, and must not be);
+ * errors of the caller's ops propagate as they are (with `details.opIndex` counted in those ops).
+ * A connection loss mid-commit leaves the outcome unknown: we wait for the session to come back and
+ * look at our claim node — still there means the transaction did not apply (retry it), gone in the
+ * same session means it did (only this transaction deletes it while the session lives).
+ */
+import type { CoordinationStore, Op, OpResult } from '../coordination-store.js';
+import { distciError, isDistciError } from '../errors.js';
+import type { Claim } from './claim-ticket.js';
+import { encodeTicket, type Ticket, type TicketData } from './ticket.js';
+
+/** How many fenced ops precede the caller's ops in a finishing multi. */
+const FENCE_OPS = 2;
+
+function claimLost(claim: Claim, cause?: unknown) {
+  return distciError(
+    'DISTCI_CLAIM_LOST',
+    `the claim on ticket ${claim.ticket.kind}/${claim.ticket.id} attempt ${claim.attempt} was lost; its result was not recorded`,
+    {
+      hint: 'the session expired or the ticket was resumed by another worker; drop this attempt',
+      details: { ticket: claim.ticket.path, attempt: claim.attempt },
+      cause,
+    },
+  );
+}
+
+/** Resolves when the store is connected again; rejects at close. */
+function whenConnected(store: CoordinationStore): Promise<void> {
+  return store.state === 'connected' ? Promise.resolve() : store.ready();
+}
+
+async function fencedMulti(
+  store: CoordinationStore,
+  claim: Claim,
+  fence: Op[],
+  ops: readonly Op[],
+): Promise<OpResult[]> {
+  for (;;) {
+    if (store.sessionId !== claim.sessionId && store.state === 'connected') throw claimLost(claim);
+    try {
+      const results = await store.multi([...fence, ...ops]);
+      return results.slice(FENCE_OPS);
+    } catch (err) {
+      if (isDistciError(err, 'DISTCI_CONNECTION_LOSS')) {
+        await whenConnected(store);
+        if (store.sessionId !== claim.sessionId) throw claimLost(claim, err);
+        if ((await store.exists(claim.claimPath)) !== null) continue; // did not apply: retry
+        return []; // applied before the connection dropped
+      }
+      if (isDistciError(err, 'DISTCI_SESSION_EXPIRED')) throw claimLost(claim, err);
+      const index = (err as { details?: { opIndex?: unknown } }).details?.opIndex;
+      if (typeof index === 'number' && index < FENCE_OPS) throw claimLost(claim, err);
+      if (typeof index === 'number' && isDistciError(err)) {
+        // Renumber so the caller sees indexes into its own ops.
+        (err.details as { opIndex: number }).opIndex = index - FENCE_OPS;
+      }
+      throw err;
+    }
+  }
+}
+
+/** Completes (or fails: the ops say which) a claimed ticket; returns the results of `ops`. */
+export function finishTicket(store: CoordinationStore, claim: Claim, ops: readonly Op[] = []): Promise<OpResult[]> {
+  return fencedMulti(
+    store,
+    claim,
+    [
+      { type: 'delete', path: claim.claimPath, version: 0 },
+      { type: 'delete', path: claim.ticket.path, version: claim.ticket.version },
+    ],
+    ops,
+  );
+}
+
+/** The step succeeded: record it and post its successors. */
+export const completeTicket = finishTicket;
+/** The step failed (exit code, timeout, cancelled): record it and post what follows a failure. */
+export const failTicket = finishTicket;
+
+/**
+ * Gives the ticket back at once, so another worker can claim it without waiting for a session timeout
+ * (drain on SIGTERM). `lost: true` counts the attempt as lost (the handler crashed).
+ */
+export async function releaseTicket(
+  store: CoordinationStore,
+  claim: Claim,
+  options: { lost?: boolean } = {},
+): Promise<void> {
+  const data: TicketData = {
+    ...claim.ticket.data,
+    state: 'waiting',
+    lost: claim.ticket.data.lost + (options.lost ? 1 : 0),
+  };
+  await fencedMulti(
+    store,
+    claim,
+    [
+      { type: 'delete', path: claim.claimPath, version: 0 },
+      { type: 'set', path: claim.ticket.path, data: encodeTicket(data), version: claim.ticket.version },
+    ],
+    [],
+  );
+}
+
+/**
+ * Fails a ticket whose claims vanished `maxAttempts` times (reason `infrastructure`): deletes it at the
+ * version read and applies `ops` (the failure's result and successors) in one transaction. Returns
+ * false when another worker changed the ticket first (it then handles it).
+ */
+export async function failExhaustedTicket(
+  store: CoordinationStore,
+  ticket: Ticket,
+  ops: readonly Op[] = [],
+): Promise<boolean> {
+  try {
+    await store.multi([{ type: 'delete', path: ticket.path, version: ticket.version }, ...ops]);
+    return true;
+  } catch (err) {
+    const index = (err as { details?: { opIndex?: unknown } }).details?.opIndex;
+    if (index === 0 && (isDistciError(err, 'DISTCI_BAD_VERSION') || isDistciError(err, 'DISTCI_NO_NODE'))) return false;
+    throw err;
+  }
+}

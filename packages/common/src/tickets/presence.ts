@@ -1,0 +1,69 @@
+/**
+ * Worker presence: an ephemeral node per live worker, `/workers/<kind>/<worker-id>`, with what the
+ * worker is and does. For visibility only (the queue view, the workers API): nothing depends on it,
+ * and no worker registers anywhere — a worker that never writes it still works.
+ */
+import type { CoordinationStore } from '../coordination-store.js';
+import { isDistciError } from '../errors.js';
+import { zpaths } from '../keys.js';
+import { WORKER_KINDS, type WorkerKind } from '../types.js';
+
+export interface WorkerPresence {
+  id: string;
+  kind: WorkerKind;
+  labels: string[];
+  host: string;
+  pid: number;
+  version: string;
+  /** How many tickets it runs at once. */
+  capacity: number;
+  /** What it runs now: ticket ids and attempts. */
+  running: Array<{ ticket: string; attempt: number; since: number }>;
+  startedAt: number;
+  /** `draining` after SIGTERM: no new claims. */
+  state: 'running' | 'paused' | 'draining';
+}
+
+/** Writes (creates or updates) the presence node of a worker. */
+export async function writePresence(store: CoordinationStore, p: WorkerPresence): Promise<void> {
+  const path = zpaths.worker(p.kind, p.id);
+  const data = Buffer.from(JSON.stringify(p));
+  try {
+    await store.set(path, data);
+  } catch (err) {
+    if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+    await store.ensurePath(zpaths.workerKind(p.kind));
+    try {
+      await store.create(path, data, 'ephemeral');
+    } catch (e) {
+      if (!isDistciError(e, 'DISTCI_NODE_EXISTS')) throw e;
+      await store.set(path, data);
+    }
+  }
+}
+
+/** Every live worker (of one kind, or all). */
+export async function listWorkers(store: CoordinationStore, kind?: WorkerKind): Promise<WorkerPresence[]> {
+  const kinds = kind ? [kind] : [...WORKER_KINDS];
+  const out: WorkerPresence[] = [];
+  await Promise.all(
+    kinds.map(async (k) => {
+      let names: string[] = [];
+      try {
+        names = await store.children(zpaths.workerKind(k));
+      } catch (err) {
+        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+      }
+      await Promise.all(
+        names.map(async (n) => {
+          try {
+            out.push(JSON.parse((await store.get(`${zpaths.workerKind(k)}/${n}`)).data.toString('utf8')));
+          } catch (err) {
+            if (!isDistciError(err, 'DISTCI_NO_NODE') && !(err instanceof SyntaxError)) throw err;
+          }
+        }),
+      );
+    }),
+  );
+  return out.sort((a, b) => (a.kind + a.id < b.kind + b.id ? -1 : 1));
+}

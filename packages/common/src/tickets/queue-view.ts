@@ -1,0 +1,107 @@
+/**
+ * The queue view: what waits, for how long, and why. Served by the frontend (`GET /api/v1/queue`).
+ *
+ * For each worker kind and label set: tickets waiting and claimed, the oldest wait (from ticket names:
+ * no ticket data is read), the live workers that could serve it, and — when none can — the reason in
+ * words ("no live worker has labels gpu,arm64").
+ */
+import type { CoordinationStore } from '../coordination-store.js';
+import { isDistciError } from '../errors.js';
+import { parseLabelSetName, zpaths } from '../keys.js';
+import { WORKER_KINDS, type WorkerKind } from '../types.js';
+import { canServe, claimedTicketIds } from './list-tickets.js';
+import { listWorkers, type WorkerPresence } from './presence.js';
+import { ticketRef } from './ticket.js';
+
+export interface QueueEntry {
+  kind: WorkerKind;
+  labels: string[];
+  waiting: number;
+  claimed: number;
+  /** How long the oldest waiting ticket has waited, ms; null when none waits. */
+  oldestWaitMs: number | null;
+  /** Live workers that may claim these tickets. */
+  workers: number;
+  /** Free slots among those workers. */
+  freeSlots: number;
+  servable: boolean;
+  /** Why the tickets wait, when they do. */
+  reason: string | null;
+}
+
+export interface QueueView {
+  at: number;
+  queues: QueueEntry[];
+  workers: WorkerPresence[];
+}
+
+function describe(
+  kind: WorkerKind,
+  labels: string[],
+  all: WorkerPresence[],
+  able: WorkerPresence[],
+  free: number,
+): string {
+  if (able.length === 0) {
+    const ofKind = all.filter((w) => w.kind === kind);
+    if (ofKind.length === 0) return `no live ${kind} worker`;
+    return `no live ${kind} worker has labels ${labels.join(',')}`;
+  }
+  if (able.every((w) => w.state !== 'running')) return `every ${kind} worker that can serve it is paused or draining`;
+  if (free === 0) return `all ${able.length} ${kind} worker(s) that can serve it are busy`;
+  return 'being claimed';
+}
+
+export async function queueView(store: CoordinationStore, now = Date.now()): Promise<QueueView> {
+  const workers = await listWorkers(store);
+  const queues: QueueEntry[] = [];
+  await Promise.all(
+    WORKER_KINDS.map(async (kind) => {
+      let names: string[];
+      try {
+        names = await store.children(zpaths.ticketKind(kind));
+      } catch (err) {
+        if (isDistciError(err, 'DISTCI_NO_NODE')) return;
+        throw err;
+      }
+      const claimed = await claimedTicketIds(store, kind);
+      await Promise.all(
+        names.map(async (queue) => {
+          const labels = parseLabelSetName(queue);
+          let tickets: string[] = [];
+          try {
+            tickets = await store.children(`${zpaths.ticketKind(kind)}/${queue}`);
+          } catch (err) {
+            if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+          }
+          if (tickets.length === 0) return;
+          let waiting = 0;
+          let oldest: number | null = null;
+          for (const name of tickets) {
+            const ref = ticketRef(kind, queue, name);
+            if (!ref || claimed.has(ref.id)) continue;
+            waiting++;
+            oldest = oldest === null ? ref.postedAt : Math.min(oldest, ref.postedAt);
+          }
+          const able = workers.filter((w) => w.kind === kind && canServe(w.labels, labels));
+          const freeSlots = able
+            .filter((w) => w.state === 'running')
+            .reduce((n, w) => n + Math.max(0, w.capacity - w.running.length), 0);
+          queues.push({
+            kind,
+            labels,
+            waiting,
+            claimed: tickets.length - waiting,
+            oldestWaitMs: oldest === null ? null : Math.max(0, now - oldest),
+            workers: able.length,
+            freeSlots,
+            servable: able.length > 0,
+            reason: waiting === 0 ? null : describe(kind, labels, workers, able, freeSlots),
+          });
+        }),
+      );
+    }),
+  );
+  queues.sort((a, b) => (a.kind + a.labels.join(',') < b.kind + b.labels.join(',') ? -1 : 1));
+  return { at: now, queues, workers };
+}
