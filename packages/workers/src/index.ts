@@ -1,2 +1,9 @@
-// The workers package lands with its issue; see README.md.
-export {};
+export * from './backoff.js';
+export * from './claim-loop.js';
+export * from './presence-loop.js';
+export * from './ticket-handler.js';
+export * from './ticket-runner.js';
+export * from './wakeup.js';
+export * from './worker.js';
+export * from './worker-events.js';
+export * from './worker-options.js';

@@ -1,0 +1,35 @@
+/** Jittered exponential backoff, and a jittered timer: loops never retry in lock-step. */
+
+/** 100 ms first retry, doubling to 10 s at most: a ZooKeeper leader election takes ~0.5-2.5 s. */
+export function backoffMs(attempt: number, baseMs = 100, maxMs = 10_000): number {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+/** `ms` ± 20 %. */
+export function jitter(ms: number): number {
+  return Math.round(ms * (0.8 + Math.random() * 0.4));
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Shuffles in place (Fisher-Yates). */
+export function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}

@@ -1,0 +1,37 @@
+/**
+ * What a worker kind plugs into the runtime: a handler that does the work of one claimed ticket and
+ * says how it ended. The runtime owns the claim; the handler never finishes a ticket itself.
+ */
+import type { Claim, CoordinationStore, Op, Ticket, TicketSpec } from '@distci/common';
+
+export interface TicketContext {
+  claim: Claim;
+  store: CoordinationStore;
+  /**
+   * Aborted when the attempt must stop: the session was lost (its result can no longer be recorded),
+   * the worker drains past its grace period, or the step is cancelled. `signal.reason` says which.
+   */
+  signal: AbortSignal;
+}
+
+/**
+ * How an attempt ended: `complete` or `fail` the ticket, applying `ops` (results) and posting
+ * `successors`, all in the ticket's finishing transaction.
+ */
+export interface Outcome {
+  status: 'complete' | 'fail';
+  ops?: Op[];
+  successors?: TicketSpec[];
+}
+
+export interface TicketHandler {
+  run(ctx: TicketContext): Promise<Outcome>;
+  /**
+   * The outcome of a ticket whose claims vanished `maxAttempts` times (reason `infrastructure`): any
+   * worker of the kind may be the one to find it, so it depends on the ticket alone.
+   */
+  exhausted?(ticket: Ticket): Outcome | Promise<Outcome>;
+}
+
+/** Why an attempt's signal was aborted. */
+export type AbortReason = 'session-lost' | 'drain' | 'cancelled';

@@ -1,0 +1,27 @@
+/** What a worker reports about its tickets: for logs, metrics and tests. */
+export type WorkerEventType =
+  | 'claimed'
+  | 'completed'
+  | 'failed'
+  | 'released'
+  | 'abandoned'
+  | 'fenced'
+  | 'exhausted'
+  | 'error'
+  | 'paused'
+  | 'resumed'
+  | 'session-lost'
+  | 'draining'
+  | 'stopped';
+
+export interface WorkerEvent {
+  type: WorkerEventType;
+  worker: string;
+  at: number;
+  /** `<kind>/<ticket id>` when the event is about a ticket. */
+  ticket?: string;
+  attempt?: number;
+  message?: string;
+}
+
+export type WorkerEventListener = (event: WorkerEvent) => void;

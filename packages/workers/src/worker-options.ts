@@ -1,0 +1,90 @@
+/**
+ * A worker's options, compiled once at its entry point (flags, then env, then defaults) and frozen.
+ *
+ * | option | flag | env | default |
+ * |---|---|---|---|
+ * | labels (exec-shell) | `--labels a,b` | `DISTCI_LABELS` | none |
+ * | tickets run at once | `--concurrency N` | `DISTCI_CONCURRENCY` | 1 |
+ * | drain grace on SIGTERM | `--grace-ms` | `DISTCI_GRACE_MS` | 30000 |
+ * | safety sweep period | `--sweep-ms` | `DISTCI_SWEEP_MS` | 30000 |
+ * | worker id | `--worker-id` | `DISTCI_WORKER_ID` | `<host>-<pid>-<random>` |
+ */
+import { hostname } from 'node:os';
+import { distciError, isWorkerKind, LABEL, WORKER_KINDS, type WorkerKind } from '@distci/common';
+import { nanoid } from 'nanoid';
+
+/** 30 s: long enough for most steps to finish on a rolling restart, short of systemd's 90 s stop limit. */
+export const DEFAULT_GRACE_MS = 30_000;
+/**
+ * 30 s: watches do the real work; the sweep only catches what a lost watch missed (e.g. a watch that
+ * fired while the connection was down).
+ */
+export const DEFAULT_SWEEP_MS = 30_000;
+
+export interface WorkerOptions {
+  readonly kind: WorkerKind;
+  readonly id: string;
+  readonly host: string;
+  readonly labels: readonly string[];
+  readonly concurrency: number;
+  readonly graceMs: number;
+  readonly sweepMs: number;
+  readonly version: string;
+}
+
+export interface WorkerFlags {
+  kind: string;
+  labels?: string | readonly string[];
+  concurrency?: string | number;
+  graceMs?: string | number;
+  sweepMs?: string | number;
+  workerId?: string;
+}
+
+function int(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw distciError('DISTCI_BAD_OPTION', `${name}=${raw} is not valid`, { hint: `use an integer ${min}..${max}` });
+  }
+  return n;
+}
+
+export function compileWorkerOptions(
+  flags: WorkerFlags,
+  env: Record<string, string | undefined> = process.env,
+): WorkerOptions {
+  if (!isWorkerKind(flags.kind)) {
+    throw distciError('DISTCI_BAD_OPTION', `'${flags.kind}' is not a worker kind`, {
+      hint: `use one of ${WORKER_KINDS.join(', ')}`,
+    });
+  }
+  const rawLabels = flags.labels ?? env.DISTCI_LABELS ?? '';
+  const labels = [
+    ...new Set((typeof rawLabels === 'string' ? rawLabels.split(',') : rawLabels).map((l) => l.trim()).filter(Boolean)),
+  ].sort();
+  for (const l of labels) {
+    if (!LABEL.test(l)) {
+      throw distciError('DISTCI_BAD_OPTION', `label '${l}' is not valid`, {
+        hint: 'use 1-64 characters of a-z, 0-9, ".", "_" and "-", starting with a letter or digit',
+      });
+    }
+  }
+  const host = hostname();
+  const id = flags.workerId ?? env.DISTCI_WORKER_ID ?? `${host}-${process.pid}-${nanoid(6)}`;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(id)) {
+    throw distciError('DISTCI_BAD_OPTION', `worker id '${id}' is not valid`, {
+      hint: 'use 1-100 of A-Z a-z 0-9 . _ -',
+    });
+  }
+  return Object.freeze({
+    kind: flags.kind,
+    id,
+    host,
+    labels: Object.freeze(labels),
+    concurrency: int('concurrency', flags.concurrency ?? env.DISTCI_CONCURRENCY, 1, 1, 256),
+    graceMs: int('grace-ms', flags.graceMs ?? env.DISTCI_GRACE_MS, DEFAULT_GRACE_MS, 0, 3_600_000),
+    sweepMs: int('sweep-ms', flags.sweepMs ?? env.DISTCI_SWEEP_MS, DEFAULT_SWEEP_MS, 100, 3_600_000),
+    version: '0.1.0',
+  });
+}

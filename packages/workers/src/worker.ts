@@ -1,0 +1,170 @@
+/**
+ * A worker: one kind, a set of labels, a bounded number of tickets at once.
+ *
+ * - Claims through the claim loop (watches, not polling), runs each ticket with `runTicket` (which
+ *   guarantees it ends in complete / fail / release).
+ * - Session: on `suspended` it stops starting work (in-flight tickets go on: their claims may still be
+ *   alive); on `expired`, or on a `connected` that brings a new session, every in-flight attempt is
+ *   abandoned (its signal aborts with `session-lost`; it may not record anything) and claiming resumes
+ *   in the new session.
+ * - Drain (SIGTERM): no new claims; in-flight tickets get `graceMs` to finish, then are released so
+ *   other workers claim them at once, without waiting for a session timeout.
+ */
+import { type Claim, type CoordinationStore, coerceError, type WorkerPresence, zpaths } from '@distci/common';
+import { claimLoop } from './claim-loop.js';
+import { createPresenceLoop } from './presence-loop.js';
+import type { AbortReason, TicketHandler } from './ticket-handler.js';
+import { runTicket } from './ticket-runner.js';
+import { Wakeup } from './wakeup.js';
+import type { WorkerEvent, WorkerEventListener, WorkerEventType } from './worker-events.js';
+import type { WorkerOptions } from './worker-options.js';
+
+export interface WorkerInput {
+  store: CoordinationStore;
+  options: WorkerOptions;
+  handler: TicketHandler;
+  onEvent?: WorkerEventListener;
+}
+
+export interface Worker {
+  readonly options: WorkerOptions;
+  /** Runs until `signal` aborts (then drains with `options.graceMs`) or `drain()` is called. */
+  run(signal?: AbortSignal): Promise<void>;
+  /** Stops claiming, lets in-flight tickets finish for `graceMs`, releases the rest; resolves when done. */
+  drain(graceMs?: number): Promise<void>;
+  /** Tickets running now. */
+  running(): Claim[];
+}
+
+interface Running {
+  claim: Claim;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export function createWorker({ store, options, handler, onEvent }: WorkerInput): Worker {
+  const wakeup = new Wakeup();
+  const loopController = new AbortController();
+  const running = new Map<string, Running>();
+  const startedAt = Date.now();
+  let paused = false;
+  let draining: Promise<void> | undefined;
+  let session: string | null = null;
+
+  const report = (type: WorkerEventType, extra: Partial<WorkerEvent> = {}) => {
+    const event: WorkerEvent = { type, worker: options.id, at: Date.now(), ...extra };
+    try {
+      onEvent?.(event);
+    } catch {}
+  };
+  const snapshot = (): WorkerPresence => ({
+    id: options.id,
+    kind: options.kind,
+    labels: [...options.labels],
+    host: options.host,
+    pid: process.pid,
+    version: options.version,
+    capacity: options.concurrency,
+    running: [...running.values()].map((r) => ({
+      ticket: r.claim.ticket.id,
+      attempt: r.claim.attempt,
+      since: r.claim.claimedAt,
+    })),
+    startedAt,
+    state: draining ? 'draining' : paused ? 'paused' : 'running',
+  });
+  const presence = createPresenceLoop(store, snapshot, (message) => report('error', { message }));
+
+  const abandonAll = (why: string) => {
+    for (const r of running.values()) {
+      if (!r.controller.signal.aborted) r.controller.abort('session-lost' satisfies AbortReason);
+    }
+    if (running.size > 0) report('session-lost', { message: why });
+  };
+
+  const offState = store.onState((state, sessionId) => {
+    if (state === 'suspended') {
+      paused = true;
+      report('paused', { message: 'connection to the coordination store lost; no new claims' });
+    } else if (state === 'expired') {
+      abandonAll('session expired');
+    } else if (state === 'connected') {
+      if (session !== null && sessionId !== session) abandonAll('new session');
+      session = sessionId;
+      if (paused) report('resumed');
+      paused = false;
+      void presence.flush();
+      wakeup.notify();
+    }
+    presence.changed();
+  });
+
+  const start = (claim: Claim) => {
+    const controller = new AbortController();
+    const ticket = `${claim.ticket.kind}/${claim.ticket.id}`;
+    report('claimed', { ticket, attempt: claim.attempt });
+    const done = runTicket({
+      store,
+      claim,
+      handler,
+      controller,
+      report: (type, message) => report(type, { ticket, attempt: claim.attempt, ...(message ? { message } : {}) }),
+    }).finally(() => {
+      running.delete(claim.claimPath);
+      presence.changed();
+      wakeup.notify();
+    });
+    running.set(claim.claimPath, { claim, controller, done });
+    presence.changed();
+  };
+
+  const drain = (graceMs = options.graceMs): Promise<void> => {
+    draining ??= (async () => {
+      report('draining', { message: `${running.size} ticket(s) in flight, grace ${graceMs} ms` });
+      loopController.abort();
+      presence.changed();
+      const all = Promise.all([...running.values()].map((r) => r.done));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([all, graceOver]);
+      clearTimeout(timer);
+      for (const r of running.values()) r.controller.abort('drain' satisfies AbortReason);
+      await Promise.all([...running.values()].map((r) => r.done));
+      offState();
+      await presence.stop().catch(() => {});
+      report('stopped');
+    })();
+    return draining;
+  };
+
+  return {
+    options,
+    running: () => [...running.values()].map((r) => r.claim),
+    drain,
+    async run(signal) {
+      signal?.addEventListener('abort', () => void drain(), { once: true });
+      await store.ready();
+      session = store.sessionId;
+      await Promise.all([
+        store.ensurePath(zpaths.ticketKind(options.kind)),
+        store.ensurePath(zpaths.claimKind(options.kind)),
+      ]);
+      await presence.flush();
+      const loop = claimLoop({
+        store,
+        options,
+        handler,
+        wakeup,
+        freeSlots: () => (paused || draining ? 0 : options.concurrency - running.size),
+        start,
+        report: (type, message, ticket) =>
+          report(type, { message, ...(ticket ? { ticket: `${ticket.kind}/${ticket.id}` } : {}) }),
+        signal: loopController.signal,
+      }).catch((err) => report('error', { message: `claim loop ended: ${coerceError(err).message}` }));
+      await loop;
+      await drain();
+    },
+  };
+}
