@@ -237,6 +237,34 @@ export function coordinationConformance(t: Test, harness: CoordinationHarness): 
     t.equal(w1.count() + w2.count() + w3.count(), 3);
   });
 
+  t.test(`${harness.name}: one watcher set many times on a path fires once per event`, async (t) => {
+    // ZooKeeper's rule ("a watch object is triggered once for a given notification"): a loop that
+    // re-arms the same watcher on every pass over a quiet path must not pile up listeners.
+    const [a, b] = await clients(t, 2);
+    await a!.create('/d');
+    let childFires = 0;
+    let dataFires = 0;
+    const onChild: Watcher = () => {
+      childFires++;
+    };
+    const onData: Watcher = () => {
+      dataFires++;
+    };
+    for (let i = 0; i < 5; i++) {
+      await a!.children('/d', onChild);
+      await a!.get('/d', onData);
+      await a!.exists('/d', onData);
+    }
+    await b!.create('/d/x');
+    await b!.set('/d', buf('changed'));
+    const sentinel = watch();
+    await a!.exists('/d/x', sentinel.watcher);
+    await b!.delete('/d/x');
+    await sentinel.event;
+    t.equal(childFires, 1, 'the child watcher fired once');
+    t.equal(dataFires, 1, 'the data watcher (set by get and exists) fired once');
+  });
+
   t.test(`${harness.name}: multi applies every op or none`, async (t) => {
     const [a, b] = await clients(t, 2);
     await a!.create('/m');
