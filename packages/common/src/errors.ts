@@ -27,6 +27,11 @@ export const ERROR_CODES = {
   },
   DISTCI_STORE_CLOSED: { status: 503, summary: 'The store was closed.' },
   DISTCI_COORDINATION_ERROR: { status: 503, summary: 'The coordination store failed in an unexpected way.' },
+  // Jobs
+  DISTCI_INVALID_JOB: {
+    status: 400,
+    summary: 'A job config is invalid; `details.problems` lists each problem with its JSON path.',
+  },
   // Tickets
   DISTCI_TICKET_TOO_LARGE: { status: 400, summary: 'A ticket is larger than a znode should be (4 KiB).' },
   DISTCI_CLAIM_LOST: {

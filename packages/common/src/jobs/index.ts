@@ -1,0 +1,5 @@
+export * from './duration.js';
+export * from './job-config.js';
+export * from './job-schema.js';
+export * from './plan-build.js';
+export * from './validate-job.js';
