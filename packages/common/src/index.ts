@@ -6,3 +6,4 @@ export * from './keys.js';
 export * from './options.js';
 export * from './tickets/index.js';
 export * from './types.js';
+export * from './zookeeper-store.js';

@@ -1,0 +1,313 @@
+/**
+ * The ZooKeeper adapter against the test run's real ZooKeeper: the shared conformance suite, then what
+ * only ZooKeeper has — a chroot, a negotiated session timeout, the silence watchdog (a frozen TCP proxy is
+ * a silent partition), and the difference between losing a connection and losing the session.
+ */
+import t, { type Test } from 'tap';
+import type { CoordinationStore, SessionState, WatchEvent, Watcher } from '../src/coordination-store.js';
+import { createZooKeeperStore, type ZooKeeperStoreOptions } from '../src/zookeeper-store.js';
+import { type CoordinationHarness, coordinationConformance } from './conformance/coordination-store.js';
+import { loadServices, uniqueName } from './harness/services.js';
+import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.js';
+
+const { zk } = loadServices();
+const zkPort = Number(zk.connect.split(':').pop());
+/** 5 s: short enough for tests that wait on a close, long enough not to expire on a busy machine. */
+const DEFAULT_TEST_SESSION_MS = 5000;
+
+/** Every store of this file goes through its own proxy, so one can be cut off alone. */
+const proxies = new Map<CoordinationStore, TcpProxy>();
+t.teardown(async () => {
+  await Promise.all([...proxies.values()].map((p) => p.close()));
+});
+
+async function openViaProxy(
+  chroot: string,
+  options: Partial<ZooKeeperStoreOptions> = {},
+): Promise<{ store: CoordinationStore; proxy: TcpProxy }> {
+  const proxy = await startTcpProxy(zkPort);
+  const store = createZooKeeperStore({
+    connect: `127.0.0.1:${proxy.port}`,
+    chroot,
+    sessionTimeoutMs: DEFAULT_TEST_SESSION_MS,
+    ...options,
+  });
+  proxies.set(store, proxy);
+  await store.ready();
+  return { store, proxy };
+}
+
+/** A direct client (no proxy), closed when `t` ends. */
+async function openDirect(t: Test, chroot: string, sessionTimeoutMs = DEFAULT_TEST_SESSION_MS) {
+  const store = createZooKeeperStore({ connect: zk.connect, chroot, sessionTimeoutMs });
+  t.teardown(() => store.close());
+  await store.ready();
+  return store;
+}
+
+/** Resolves with the first of `wanted` states `store` reports from now on, and when (Date.now()). */
+function nextState(store: CoordinationStore, wanted: SessionState[]) {
+  return new Promise<{ state: SessionState; sessionId: string | null; at: number }>((resolve) => {
+    const off = store.onState((state, sessionId) => {
+      if (!wanted.includes(state)) return;
+      off();
+      resolve({ state, sessionId, at: Date.now() });
+    });
+  });
+}
+
+function recordStates(store: CoordinationStore): Array<{ state: SessionState; at: number }> {
+  const log: Array<{ state: SessionState; at: number }> = [];
+  store.onState((state) => log.push({ state, at: Date.now() }));
+  return log;
+}
+
+function watch(): { watcher: Watcher; event: Promise<WatchEvent>; count: () => number } {
+  let fired = 0;
+  let resolve!: (e: WatchEvent) => void;
+  const event = new Promise<WatchEvent>((r) => {
+    resolve = r;
+  });
+  return {
+    watcher: (e) => {
+      fired++;
+      resolve(e);
+    },
+    event,
+    count: () => fired,
+  };
+}
+
+const harness: CoordinationHarness = {
+  name: 'zookeeper',
+  async open(namespace, options) {
+    const { store } = await openViaProxy(namespace, options);
+    return store;
+  },
+  async expireSession(store) {
+    const proxy = proxies.get(store);
+    if (!proxy) throw new Error('expireSession: this store was not opened by the harness');
+    // Silent partition: the watchdog suspends the store, the server expires the session, and the store,
+    // still cut off, declares it expired itself (1.5 session timeouts after suspending). Then heal.
+    const expired = nextState(store, ['expired']);
+    proxy.freeze();
+    await expired;
+    proxy.unfreeze();
+  },
+};
+
+// First, while nothing else runs: it counts the process's active handles.
+t.test('close releases every timer and socket', async (t) => {
+  const count = () =>
+    process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap' || r === 'Immediate')
+      .length;
+  const before = count();
+  const store = createZooKeeperStore({ connect: zk.connect, chroot: `/${uniqueName()}`, sessionTimeoutMs: 2000 });
+  await store.ready();
+  await store.get('/', () => {});
+  await store.close();
+  // Socket handles go away on the next turn of the event loop.
+  await new Promise((r) => setImmediate(r));
+  t.equal(count(), before, `resources before: ${before}, after: ${count()}`);
+});
+
+t.test('conformance', async (t) => {
+  coordinationConformance(t, harness);
+});
+
+t.test('the chroot is created with its ancestors, and paths and events are relative to it', async (t) => {
+  const top = `/${uniqueName()}`;
+  const chroot = `${top}/deep/root`;
+  const store = await openDirect(t, chroot);
+  const outside = await openDirect(t, '');
+  t.not(await outside.exists(chroot), null, 'the chroot was created');
+  t.equal(await store.create('/n', Buffer.from('x')), '/n');
+  t.equal((await outside.get(`${chroot}/n`)).data.toString(), 'x', 'the node lives under the chroot');
+  t.same(await store.children('/'), ['n']);
+  const w = watch();
+  await store.children('/', w.watcher);
+  await outside.create(`${chroot}/m`);
+  t.same(await w.event, { type: 'children-changed', path: '/' }, 'the chroot itself is /');
+  const seq = await store.multi([{ type: 'create', path: '/s-', mode: 'persistent-sequential' }]);
+  t.match(seq[0], { type: 'create', path: /^\/s-\d{10}$/ }, 'multi results are relative too');
+  await t.rejects(store.delete('/'), { code: 'DISTCI_BAD_PATH' });
+  await t.rejects(store.get('relative'), { code: 'DISTCI_BAD_PATH' });
+  await t.rejects(store.get('/a/../b'), { code: 'DISTCI_BAD_PATH' });
+  await t.rejects(store.get('/trailing/'), { code: 'DISTCI_BAD_PATH' });
+  t.throws(() => createZooKeeperStore({ connect: `${zk.connect}/x`, chroot: '/x', sessionTimeoutMs: 2000 }), {
+    code: 'DISTCI_BAD_OPTION',
+  });
+});
+
+t.test('the session timeout is the negotiated one; the session id matches ephemeral owners', async (t) => {
+  // The test server's minSessionTimeout is 1000 ms: a 500 ms request is raised to it.
+  const store = await openDirect(t, `/${uniqueName()}`, 500);
+  t.equal(store.sessionTimeoutMs, 1000);
+  t.match(store.sessionId, /^[0-9a-f]{16}$/);
+  await store.create('/e', undefined, 'ephemeral');
+  t.equal((await store.exists('/e'))?.ephemeralOwner, store.sessionId);
+});
+
+t.test('a version-0 check in a multi is enforced (node-zookeeper-client turns 0 into "any")', async (t) => {
+  const store = await openDirect(t, `/${uniqueName()}`);
+  await store.create('/v');
+  await store.set('/v', Buffer.from('1'));
+  await t.rejects(store.multi([{ type: 'check', path: '/v', version: 0 }]), {
+    code: 'DISTCI_BAD_VERSION',
+    details: { opIndex: 0 },
+  });
+  await t.rejects(store.multi([{ type: 'delete', path: '/v', version: 0 }]), { code: 'DISTCI_BAD_VERSION' });
+  await t.rejects(store.multi([{ type: 'set', path: '/v', data: Buffer.from('x'), version: 0 }]), {
+    code: 'DISTCI_BAD_VERSION',
+  });
+  t.equal((await store.get('/v')).data.toString(), '1');
+});
+
+t.test('a brief silent partition is a connection loss, not a session loss', async (t) => {
+  const chroot = `/${uniqueName()}`;
+  const timeoutMs = 4000;
+  const { store, proxy } = await openViaProxy(chroot, { sessionTimeoutMs: timeoutMs });
+  t.teardown(() => store.close());
+  const observer = await openDirect(t, chroot);
+  const sessionId = store.sessionId;
+  await store.create('/claim', Buffer.from('c'), 'ephemeral');
+  await store.create('/data', Buffer.from('0'));
+  const dataWatch = watch();
+  await store.get('/data', dataWatch.watcher);
+  const states = recordStates(store);
+
+  await store.exists('/'); // a fresh answer: the silence starts now
+  const frozenAt = Date.now();
+  const suspended = nextState(store, ['suspended']);
+  proxy.freeze();
+  const inFlightFails = t.rejects(
+    store.get('/data'),
+    { code: 'DISTCI_CONNECTION_LOSS' },
+    'an op in flight fails: its outcome is unknown',
+  );
+  const { at: suspendedAt } = await suspended;
+  const detectMs = suspendedAt - frozenAt;
+  t.comment(
+    `watchdog: suspended ${detectMs} ms after the freeze (session ${timeoutMs} ms, 2/3 = ${(timeoutMs * 2) / 3})`,
+  );
+  t.ok(detectMs >= (timeoutMs * 2) / 3 - 50 && detectMs < (timeoutMs * 2) / 3 + 500, 'detected at ~2/3 of the timeout');
+  await inFlightFails;
+
+  // While cut off, the world moves on: the watch must still learn about it after the heal.
+  await observer.set('/data', Buffer.from('1'));
+  const waiting = store.get('/data'); // issued while suspended: waits for the connection
+  const reconnected = nextState(store, ['connected', 'expired']);
+  const healedAt = Date.now();
+  proxy.unfreeze();
+  const back = await reconnected;
+  t.comment(`reconnected ${back.at - healedAt} ms after the heal`);
+  t.equal(back.state, 'connected');
+  t.equal(back.sessionId, sessionId, 'the same session');
+  t.equal(store.sessionId, sessionId);
+  t.same(
+    states.map((s) => s.state),
+    ['suspended', 'connected'],
+  );
+  t.equal((await waiting).data.toString(), '1', 'the op issued while suspended ran after the reconnect');
+  t.same(await dataWatch.event, { type: 'data-changed', path: '/data' }, 'the watch survived and caught up');
+  t.equal((await observer.get('/claim')).stat.ephemeralOwner, sessionId, 'the ephemeral node is still there');
+});
+
+t.test('a long silent partition: suspended, the server expires the session, a new one after the heal', async (t) => {
+  const chroot = `/${uniqueName()}`;
+  const timeoutMs = 2000;
+  const { store, proxy } = await openViaProxy(chroot, { sessionTimeoutMs: timeoutMs });
+  t.teardown(() => store.close());
+  const observer = await openDirect(t, chroot);
+  const oldSession = store.sessionId;
+  await store.create('/claim', Buffer.from('c'), 'ephemeral');
+  const claimGone = watch();
+  t.not(await observer.exists('/claim', claimGone.watcher), null);
+  const pending = watch();
+  await store.children('/', pending.watcher);
+  const states = recordStates(store);
+
+  await store.exists('/');
+  const frozenAt = Date.now();
+  const suspended = nextState(store, ['suspended']);
+  proxy.freeze();
+  const { at: suspendedAt } = await suspended;
+  t.comment(`watchdog: suspended ${suspendedAt - frozenAt} ms after the freeze (session ${timeoutMs} ms)`);
+  t.ok(suspendedAt - frozenAt < (timeoutMs * 2) / 3 + 500);
+
+  // The server expires the session on its own clock; the observer sees the claim vanish.
+  t.same(await claimGone.event, { type: 'deleted', path: '/claim' });
+  const goneAt = Date.now();
+  t.comment(`the server expired the session ${goneAt - frozenAt} ms after the freeze`);
+  t.ok(goneAt - frozenAt >= timeoutMs - 100, 'not before the session timeout');
+  t.equal(store.state, 'suspended', 'the cut-off store cannot know yet: it stays suspended');
+  t.equal(pending.count(), 0);
+
+  const expired = nextState(store, ['expired']);
+  const connected = nextState(store, ['connected']);
+  const healedAt = Date.now();
+  proxy.unfreeze();
+  const exp = await expired;
+  t.comment(`expired reported ${exp.at - healedAt} ms after the heal (the server's answer to the reconnect)`);
+  t.equal(exp.sessionId, oldSession, 'expired names the old session');
+  t.same(await pending.event, { type: 'session-lost', path: '/' }, 'pending watches fire once with session-lost');
+  const con = await connected;
+  t.comment(`new session connected ${con.at - healedAt} ms after the heal`);
+  t.not(con.sessionId, oldSession, 'a new session id');
+  t.same(
+    states.map((s) => s.state),
+    ['suspended', 'expired', 'connecting', 'connected'],
+  );
+  t.equal(await observer.exists('/claim'), null, "the old session's ephemeral is gone");
+  await store.create('/claim', Buffer.from('again'), 'ephemeral');
+  t.equal((await observer.get('/claim')).stat.ephemeralOwner, store.sessionId);
+  t.equal(pending.count(), 1);
+});
+
+t.test('cut off for good: the store declares the session expired itself and keeps trying', async (t) => {
+  const chroot = `/${uniqueName()}`;
+  const timeoutMs = 1000;
+  const { store, proxy } = await openViaProxy(chroot, { sessionTimeoutMs: timeoutMs });
+  t.teardown(() => store.close());
+  const states = recordStates(store);
+  const pending = watch();
+  await store.exists('/x', pending.watcher);
+  const frozenAt = Date.now();
+  const expired = nextState(store, ['expired']);
+  proxy.freeze();
+  const inFlight = store.create('/never');
+  const inFlightFails = t.rejects(inFlight, { code: 'DISTCI_CONNECTION_LOSS' }, 'the op in flight fails');
+  const exp = await expired;
+  t.comment(`expired declared locally ${exp.at - frozenAt} ms after the freeze (session ${timeoutMs} ms)`);
+  t.ok(exp.at - frozenAt >= timeoutMs * 1.5, 'not before 1.5 timeouts of suspension');
+  await inFlightFails;
+  t.same(await pending.event, { type: 'session-lost', path: '/x' });
+  const waiting = store.exists('/'); // waits for the new session
+  const connected = nextState(store, ['connected']);
+  proxy.unfreeze();
+  await connected;
+  t.not(await waiting, null);
+  t.same(
+    states.map((s) => s.state),
+    ['suspended', 'expired', 'connecting', 'connected'],
+  );
+});
+
+t.test('ops wait a bounded time for a connection; close() releases waiting ops at once', async (t) => {
+  const chroot = `/${uniqueName()}`;
+  const { store, proxy } = await openViaProxy(chroot, { sessionTimeoutMs: 1000, connectTimeoutMs: 300 });
+  const suspended = nextState(store, ['suspended']);
+  proxy.freeze();
+  await suspended;
+  const t0 = Date.now();
+  await t.rejects(store.get('/'), { code: 'DISTCI_CONNECTION_LOSS' });
+  t.ok(Date.now() - t0 >= 290, 'waited connectTimeoutMs');
+  const waiting = store.get('/');
+  const closedAt = Date.now();
+  await store.close();
+  t.ok(Date.now() - closedAt < 500, 'close does not wait for an unreachable server');
+  await t.rejects(waiting, { code: 'DISTCI_STORE_CLOSED' });
+  t.equal(store.state, 'closed');
+  await t.rejects(store.ready(), { code: 'DISTCI_STORE_CLOSED' });
+  proxy.unfreeze();
+});
