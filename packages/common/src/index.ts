@@ -7,3 +7,4 @@ export * from './options.js';
 export * from './tickets/index.js';
 export * from './types.js';
 export * from './zookeeper-store.js';
+export * from './builds/index.js';

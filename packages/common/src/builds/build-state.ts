@@ -1,0 +1,102 @@
+/**
+ * A build's live state in the coordination store (invariant 6: only while it runs; then it is
+ * archived to the object store as a `BuildRecord` and its nodes removed).
+ *
+ * ```
+ * /jobs/<job>                          JobNode: the build counter and lastSuccessful
+ * /jobs/<job>/builds/b-<n>             BuildState
+ * /jobs/<job>/builds/b-<n>/steps        parent of the step states
+ * /jobs/<job>/builds/b-<n>/steps/<id>  StepState: created `queued` in the transaction that posts the
+ *                                      step's ticket, set to its result in the transaction that
+ *                                      completes that ticket
+ * /jobs/<job>/downstream/<job2>        job2 has an `after` trigger on job (reverse index)
+ * ```
+ */
+import type { BuildStatus, FailureReason } from '../types.js';
+
+export interface JobNode {
+  v: 1;
+  /** The number the next build gets; never decreases (build numbers are never reused). */
+  nextBuild: number;
+  lastSuccessful: number | null;
+  lastFinished: number | null;
+}
+
+export type TriggerInfo =
+  | { type: 'manual'; by?: string }
+  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string }
+  | { type: 'after'; job: string; build: number; status: BuildStatus }
+  | { type: 'retry'; of: number; step: string; by?: string };
+
+export interface BuildState {
+  v: 1;
+  job: string;
+  number: number;
+  status: Extract<BuildStatus, 'queued' | 'running'>;
+  /** The object-store key and ETag of the job config this build runs. */
+  config: { key: string; etag: string };
+  trigger: TriggerInfo;
+  /** The ref to build and, when known up front (webhooks), the exact commit. */
+  ref: string | null;
+  commit: string | null;
+  params: Record<string, string>;
+  createdAt: number;
+  startedAt: number | null;
+  /** ms since the epoch when the build times out; null for none. */
+  deadline: number | null;
+  /** Set by a cancel request (or the build timeout); steps watch for it. */
+  cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string } | null;
+}
+
+export type StepStatus = 'queued' | 'success' | 'failure' | 'skipped' | 'cancelled';
+
+export interface StepState {
+  v: 1;
+  status: StepStatus;
+  attempt: number | null;
+  worker: string | null;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  exitCode: number | null;
+  reason: FailureReason | null;
+  /** Human-readable detail of a failure. */
+  message: string | null;
+  cacheHit: boolean | null;
+  /** git-checkout: the exact commit. */
+  commit: string | null;
+  /** The object key of the workspace this step left, for its dependents. */
+  workspace: string | null;
+  /** publish-artifacts: how many files. */
+  artifacts: number | null;
+  /** How many log chunks the committed attempt wrote. */
+  logChunks: number | null;
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Buffer): T {
+  return JSON.parse(bytes.toString('utf8')) as T;
+}
+
+export function newStepState(now = Date.now()): StepState {
+  return {
+    v: 1,
+    status: 'queued',
+    attempt: null,
+    worker: null,
+    queuedAt: now,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    reason: null,
+    message: null,
+    cacheHit: null,
+    commit: null,
+    workspace: null,
+    artifacts: null,
+    logChunks: null,
+  };
+}

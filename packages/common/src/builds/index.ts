@@ -1,0 +1,2 @@
+export * from './build-state.js';
+export * from './trigger-build.js';
