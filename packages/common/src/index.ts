@@ -1,5 +1,6 @@
 export * from './blob-store.js';
 export * from './coordination-store.js';
+export * from './embedded-store.js';
 export * from './errors.js';
 export * from './jobs/index.js';
 export * from './keys.js';
