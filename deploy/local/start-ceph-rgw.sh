@@ -117,12 +117,16 @@ bluestore cache autotune = false
 bluestore cache size = 134217728
 osd op num shards = 1
 osd op num threads per shard = 2
+# 5 s by default: on SIGTERM the OSD waits that long for a mon that is usually being stopped with it
+osd mon shutdown timeout = 0.5
 
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $C/rgw
 rgw thread pool size = 64
 rgw enable usage log = false
+# distci sets no lifecycle rules; the LC threads sleep 5 s at a time and hold up shutdown by as much
+rgw enable lc threads = false
 rgw dns name = localhost
 EOF
 export CEPH_CONF=$CONF

@@ -3,7 +3,7 @@
  * agree on defaults and on what they refuse (`compileBlobPrefix`, `checkPutOptions`, `checkListOptions`).
  */
 import type { BlobInfo, BlobStore, ListOptions, PutOptions } from './blob-store.js';
-import { distciError } from './errors.js';
+import { type DistciError, distciError, isDistciError } from './errors.js';
 import { relativePath } from './keys.js';
 
 /** What both adapters store when a put names no content type (S3's own default is binary/octet-stream). */
@@ -15,7 +15,7 @@ export const MAX_LIST_LIMIT = 1000;
 export async function readBlob(store: BlobStore, key: string): Promise<Buffer> {
   const { body } = await store.get(key);
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  for await (const chunk of body) chunks.push(toBuffer(chunk));
   return Buffer.concat(chunks);
 }
 
@@ -81,4 +81,22 @@ export function checkListOptions(options: ListOptions): number {
 /** ETags travel without quotes; S3 sends them quoted. */
 export function unquoteEtag(etag: string): string {
   return etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : etag;
+}
+
+/** A body chunk as a Buffer (streams may yield strings or other Uint8Arrays). */
+export function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  throw new TypeError(`a blob body stream yielded a ${typeof chunk}, not bytes`);
+}
+
+/** The caller's body stream failed: nothing was written; say so with its message. */
+export function bodyFailed(key: string, err: unknown): DistciError {
+  if (isDistciError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return distciError('DISTCI_BLOB_STORE_ERROR', `the body of '${key}' failed: ${message}; nothing was written`, {
+    hint: 'the stream passed to put threw; fix its source and put again',
+    cause: err,
+  });
 }

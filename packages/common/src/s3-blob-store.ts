@@ -36,6 +36,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import {
+  bodyFailed,
   checkListOptions,
   checkPutOptions,
   compileBlobPrefix,
@@ -322,16 +323,6 @@ function digestOnce(hash: Hash): () => string {
     hex ??= hash.digest('hex');
     return hex;
   };
-}
-
-/** The caller's stream failed: nothing was written; say so with its message. */
-function bodyFailed(key: string, err: unknown): DistciError {
-  if (isDistciError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return distciError('DISTCI_BLOB_STORE_ERROR', `the body of '${key}' failed: ${message}; nothing was written`, {
-    hint: 'the stream passed to put threw; fix its source and put again',
-    cause: err,
-  });
 }
 
 /** The rest of the body's parts, with stream failures turned into `bodyFailed` errors. */

@@ -17,7 +17,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { unquoteEtag } from './blob-helpers.js';
+import { toBuffer, unquoteEtag } from './blob-helpers.js';
 
 /** 8 MiB: above S3's 5 MiB minimum part; 10,000 parts (S3's maximum) make 80 GiB, far above a workspace. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -30,7 +30,7 @@ export async function* chunks(stream: Readable, size: number): AsyncGenerator<Bu
   let pending: Buffer[] = [];
   let length = 0;
   for await (const data of stream) {
-    let buf: Buffer = typeof data === 'string' ? Buffer.from(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    let buf = toBuffer(data);
     while (length + buf.length >= size) {
       const take = size - length;
       pending.push(buf.subarray(0, take));
