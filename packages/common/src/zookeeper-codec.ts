@@ -88,8 +88,10 @@ export function toNodeStat(stat: Stat): NodeStat {
   };
 }
 
-/** Copies caller data into the Buffer the client wants (an empty one for none: never null on the wire). */
+/**
+ * Copies caller data into the Buffer the client wants (an empty one for none: never null on the wire).
+ * A copy, because a multi's ops are serialized only when sent, and the caller may reuse its array.
+ */
 export function toBuffer(data: Uint8Array | undefined): Buffer {
-  if (data === undefined) return Buffer.alloc(0);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return data === undefined ? Buffer.alloc(0) : Buffer.from(data);
 }

@@ -117,8 +117,8 @@ class ZooKeeperStore implements CoordinationStore {
   constructor(options: ZooKeeperStoreOptions) {
     this.connect = checkConnect(options.connect);
     this.chroot = checkChroot(options.chroot);
-    this.requestedTimeoutMs = options.sessionTimeoutMs;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? options.sessionTimeoutMs;
+    this.requestedTimeoutMs = checkMs('sessionTimeoutMs', options.sessionTimeoutMs);
+    this.connectTimeoutMs = checkMs('connectTimeoutMs', options.connectTimeoutMs ?? options.sessionTimeoutMs);
     this.startSession();
   }
 
@@ -359,7 +359,9 @@ class ZooKeeperStore implements CoordinationStore {
     const client = zookeeper.createClient(this.connect, { sessionTimeout: this.requestedTimeoutMs, retries: 0 });
     const connection = manageConnection(client, {
       onSilence: () => {
-        if (this.session?.generation !== generation || this.closed) return;
+        const session = this.session;
+        // Before the server accepted the session there is nothing to suspend or expire: just reconnect.
+        if (session?.generation !== generation || !session.established || this.closed) return;
         if (this.currentState === 'connected') this.setState('suspended');
         this.armLocalExpiry();
       },
@@ -520,4 +522,14 @@ function checkChroot(chroot: string): string {
     });
   }
   return chroot;
+}
+
+function checkMs(option: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw distciError('DISTCI_BAD_OPTION', `${option}=${String(value)} is not valid`, {
+      hint: 'use a positive integer number of milliseconds',
+      details: { option, value },
+    });
+  }
+  return value;
 }

@@ -3,6 +3,7 @@
  * only ZooKeeper has — a chroot, a negotiated session timeout, the silence watchdog (a frozen TCP proxy is
  * a silent partition), and the difference between losing a connection and losing the session.
  */
+import { createServer, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import type { CoordinationStore, SessionState, WatchEvent, Watcher } from '../src/coordination-store.js';
 import { createZooKeeperStore, type ZooKeeperStoreOptions } from '../src/zookeeper-store.js';
@@ -310,4 +311,60 @@ t.test('ops wait a bounded time for a connection; close() releases waiting ops a
   t.equal(store.state, 'closed');
   await t.rejects(store.ready(), { code: 'DISTCI_STORE_CLOSED' });
   proxy.unfreeze();
+});
+
+/** A TCP server that refuses (accepts and hangs up) or mutes (accepts and never answers) every connection. */
+async function fakeServer(t: Test, behaviour: 'refuse' | 'mute') {
+  const arrivals: number[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    arrivals.push(Date.now());
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    if (behaviour === 'refuse') socket.destroy();
+    for (const w of waiters.filter((w) => arrivals.length >= w.n)) w.resolve();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const port = (server.address() as { port: number }).port;
+  /** Resolves once `n` connections arrived. */
+  const connections = (n: number) =>
+    arrivals.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
+  return { connect: `127.0.0.1:${port}`, arrivals, connections };
+}
+
+t.test('a server that refuses connections is retried with a growing, jittered backoff', async (t) => {
+  const fake = await fakeServer(t, 'refuse');
+  const store = createZooKeeperStore({ connect: fake.connect, chroot: '/x', sessionTimeoutMs: 10_000 });
+  const states = recordStates(store);
+  const ready = store.ready();
+  await fake.connections(7);
+  const gaps = fake.arrivals.slice(1, 7).map((at, i) => at - fake.arrivals[i]!);
+  t.comment(`reconnect gaps (ms): ${gaps.join(', ')}`);
+  // Ceilings 50, 100, 200, 400, 800, 1000 ms, each jittered to half..full.
+  const total = fake.arrivals[6]! - fake.arrivals[0]!;
+  t.ok(total >= 1250 && total <= 4000, `7 attempts took ${total} ms: neither a busy loop nor a crawl`);
+  t.ok(gaps[5]! >= 450, 'the later gaps are long');
+  t.same(states, [], 'still connecting: no session, so nothing to suspend or expire');
+  await store.close();
+  await t.rejects(ready, { code: 'DISTCI_STORE_CLOSED' }, 'ready() fails when the store closes first');
+});
+
+t.test('a server that accepts but never answers is dropped after 2/3 of the session timeout', async (t) => {
+  const fake = await fakeServer(t, 'mute');
+  const timeoutMs = 1500;
+  const store = createZooKeeperStore({ connect: fake.connect, chroot: '/x', sessionTimeoutMs: timeoutMs });
+  t.teardown(() => store.close());
+  const states = recordStates(store);
+  await fake.connections(3);
+  const gaps = fake.arrivals.slice(1, 3).map((at, i) => at - fake.arrivals[i]!);
+  t.comment(`a mute server's connections were dropped and retried after ${gaps.join(', ')} ms`);
+  for (const gap of gaps) t.ok(gap >= (timeoutMs * 2) / 3 && gap < (timeoutMs * 2) / 3 + 1000);
+  t.same(states, [], 'still connecting');
+  await t.rejects(store.get('/'), { code: 'DISTCI_CONNECTION_LOSS' }, 'ops give up after connectTimeoutMs');
 });
