@@ -21,6 +21,7 @@
  * Object store (bucket default `distci`, optional key prefix):
  * ```
  * jobs/<job>/config.json
+ * jobs/<job>/versions/<sha256>.json
  * builds/<job>/<n>/build.json
  * builds/<job>/<n>/logs/<step>/<attempt>/<chunk>
  * builds/<job>/<n>/artifacts/<path>
@@ -120,6 +121,11 @@ export const zpaths = {
 /** Object keys, relative to the store's bucket (and key prefix). */
 export const blobKeys = {
   jobConfig: (job: string) => `jobs/${assertJobName(job)}/config.json`,
+  /** An immutable snapshot of one version of a job config, named by its sha256: builds run these. */
+  jobConfigVersion: (job: string, sha256: string) => {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw distciError('DISTCI_BAD_PATH', `'${sha256}' is not a sha256`);
+    return `jobs/${assertJobName(job)}/versions/${sha256}.json`;
+  },
   jobsPrefix: () => 'jobs/',
   build: (job: string, n: number) => `builds/${assertJobName(job)}/${n}/build.json`,
   buildsPrefix: (job: string) => `builds/${assertJobName(job)}/`,

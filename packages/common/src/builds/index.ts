@@ -1,2 +1,4 @@
+export * from './build-record.js';
 export * from './build-state.js';
+export * from './step-ticket.js';
 export * from './trigger-build.js';
