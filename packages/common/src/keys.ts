@@ -83,6 +83,9 @@ const pad10 = (n: number): string => String(n).padStart(10, '0');
 export const zpaths = {
   jobs: () => '/jobs',
   job: (job: string) => `/jobs/${assertJobName(job)}`,
+  /** `job2` has an `after` trigger on `job` (a reverse index kept by the job store). */
+  downstreamOf: (job: string) => `/jobs/${assertJobName(job)}/downstream`,
+  downstream: (job: string, job2: string) => `/jobs/${assertJobName(job)}/downstream/${assertJobName(job2)}`,
   builds: (job: string) => `/jobs/${assertJobName(job)}/builds`,
   /** Prefix for a sequential create: the server appends the 10-digit build number. */
   buildPrefix: (job: string) => `/jobs/${assertJobName(job)}/builds/b-`,
