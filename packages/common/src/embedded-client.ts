@@ -29,27 +29,15 @@ import type {
   Watcher,
 } from './coordination-store.js';
 import type { EmbeddedCore, SessionHolder } from './embedded-core.js';
+import { assertRequestSize, toTreeOp } from './embedded-ops.js';
 import { toClientPath, toServerPath, validateNodePath } from './embedded-paths.js';
 import type { TreeOp } from './embedded-tree.js';
 import { type Trigger, WatchRegistry } from './embedded-watches.js';
 import { distciError } from './errors.js';
 
-/**
- * ZooKeeper's `jute.maxbuffer` (0xfffff bytes): a bigger request makes the server drop the connection,
- * which its client reports as ConnectionLoss. We refuse such requests the same way so code that works
- * here works on ZooKeeper; the estimate counts paths and data plus 24 bytes of framing per op.
- */
-export const MAX_REQUEST_BYTES = 1_048_575;
 /** ZooKeeper with the default tickTime of 2000 ms grants a session timeout within [2, 20] ticks. */
 export const MIN_SESSION_TIMEOUT_MS = 4_000;
 export const MAX_SESSION_TIMEOUT_MS = 40_000;
-
-const CREATE_MODES: readonly CreateMode[] = [
-  'persistent',
-  'ephemeral',
-  'persistent-sequential',
-  'ephemeral-sequential',
-];
 
 type Waiter = { resolve: (sessionId: string) => void; reject: (err: Error) => void };
 
@@ -110,7 +98,7 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
   }
 
   async create(path: string, data?: Uint8Array, mode: CreateMode = 'persistent'): Promise<string> {
-    const op = this.toTreeOp({ type: 'create', path, data, mode }, undefined);
+    const op = this.toTreeOp({ type: 'create', path, data, mode });
     const sid = this.live ?? (await this.waitSession());
     const [result] = this.core.write([op], sid, false, this.show);
     return toClientPath(this.chroot, (result as { path: string }).path);
@@ -132,14 +120,14 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
   }
 
   async set(path: string, data: Uint8Array, version?: number): Promise<NodeStat> {
-    const op = this.toTreeOp({ type: 'set', path, data, version }, undefined);
+    const op = this.toTreeOp({ type: 'set', path, data, version });
     const sid = this.live ?? (await this.waitSession());
     const [result] = this.core.write([op], sid, false, this.show);
     return (result as { stat: NodeStat }).stat;
   }
 
   async delete(path: string, version?: number): Promise<void> {
-    const op = this.toTreeOp({ type: 'delete', path, version }, undefined);
+    const op = this.toTreeOp({ type: 'delete', path, version });
     const sid = this.live ?? (await this.waitSession());
     this.core.write([op], sid, false, this.show);
   }
@@ -278,41 +266,11 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
     }
   }
 
-  /** Validates a client op (BAD_PATH / BAD_OPTION, with `opIndex` in a multi) and maps it to the tree. */
-  private toTreeOp(op: Op, opIndex: number | undefined): TreeOp {
+  private toTreeOp(op: Op, opIndex?: number): TreeOp {
     if (this.closing) throw this.closedError();
-    const at = opIndex === undefined ? undefined : { opIndex };
-    const path = validateNodePath(op.path, at);
-    const server = toServerPath(this.chroot, path);
-    const badPath = (reason: string) =>
-      distciError('DISTCI_BAD_PATH', `cannot ${op.type} '${path}': ${reason}`, {
-        hint: 'name a node below the root',
-        details: { path, ...at },
-      });
-    switch (op.type) {
-      case 'create': {
-        const mode = op.mode ?? 'persistent';
-        if (!CREATE_MODES.includes(mode))
-          throw badOption('mode', String(mode), `one of ${CREATE_MODES.join(', ')}`, at);
-        if (path === '/' && mode.endsWith('sequential')) throw badPath('a sequential node needs a name prefix');
-        const data = toBuffer(op.data);
-        if (opIndex === undefined) assertRequestSize([{ type: 'create', path: server, data, mode }]);
-        return { type: 'create', path: server, data, mode };
-      }
-      case 'set': {
-        const data = toBuffer(op.data);
-        if (opIndex === undefined) assertRequestSize([{ type: 'set', path: server, data, version: undefined }]);
-        return { type: 'set', path: server, data, version: checkVersion(op.version, at) };
-      }
-      case 'delete':
-        // ZooKeeper's client sends `/` unchrooted and the server refuses it (BadArguments).
-        if (path === '/') throw badPath('the root is never deleted');
-        return { type: 'delete', path: server, version: checkVersion(op.version, at) };
-      case 'check':
-        return { type: 'check', path: server, version: checkVersion(op.version, at) };
-      default:
-        throw badOption('op type', String((op as { type: unknown }).type), 'check, create, set or delete', at);
-    }
+    const treeOp = toTreeOp(op, this.chroot, opIndex);
+    if (opIndex === undefined) assertRequestSize([treeOp]);
+    return treeOp;
   }
 
   private noNode(path: string): Error {
@@ -326,39 +284,5 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
     return distciError('DISTCI_STORE_CLOSED', 'the embedded coordination store is closed', {
       hint: 'open a new store to go on',
     });
-  }
-}
-
-function toBuffer(data: Uint8Array | undefined): Buffer {
-  // A copy: the caller may reuse its array, and the tree keeps what it is given.
-  return data === undefined ? Buffer.alloc(0) : Buffer.from(data);
-}
-
-function checkVersion(version: number | undefined, at: { opIndex: number } | undefined): number | undefined {
-  if (version === undefined || Number.isInteger(version)) return version;
-  throw badOption('version', String(version), 'an integer data version (-1 or omitted for any version)', at);
-}
-
-function badOption(name: string, value: string, expected: string, at: { opIndex: number } | undefined): Error {
-  return distciError('DISTCI_BAD_OPTION', `${name} '${value}' is not valid`, {
-    hint: `use ${expected}`,
-    details: { option: name, value, ...at },
-  });
-}
-
-function assertRequestSize(ops: readonly TreeOp[]): void {
-  let bytes = 0;
-  for (const op of ops) {
-    bytes += 24 + Buffer.byteLength(op.path) + (op.type === 'create' || op.type === 'set' ? op.data.length : 0);
-  }
-  if (bytes > MAX_REQUEST_BYTES) {
-    throw distciError(
-      'DISTCI_CONNECTION_LOSS',
-      `the request is ${bytes} bytes, over ZooKeeper's limit of ${MAX_REQUEST_BYTES}`,
-      {
-        hint: 'keep znodes small and put payloads in the object store (DESIGN invariant 6); nothing was applied',
-        details: { bytes, limit: MAX_REQUEST_BYTES },
-      },
-    );
   }
 }

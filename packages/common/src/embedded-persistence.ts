@@ -23,7 +23,11 @@ import { EmbeddedTree, type TreeChange } from './embedded-tree.js';
 import { encodeTxn, LOG_FILE, logFileName, readTxnLog, TxnLogWriter } from './embedded-txn-log.js';
 import { distciError } from './errors.js';
 
-/** 100,000: ZooKeeper's default `snapCount`; replaying that many small txns takes well under a second. */
+/**
+ * 100,000: ZooKeeper's default `snapCount`. Measured (bench/embedded-store.bench.ts): replaying 100k
+ * logged creates takes ~0.4 s, loading a 100k-node snapshot ~0.3 s, and a snapshot of 100k nodes
+ * blocks the event loop ~150 ms (serialization) before it is written in the background.
+ */
 export const DEFAULT_SNAPSHOT_EVERY_TXNS = 100_000;
 /** 64 MiB: ZooKeeper's default log preallocation; bounds replay time when txns carry large data. */
 export const DEFAULT_SNAPSHOT_EVERY_BYTES = 64 * 1024 * 1024;

@@ -18,8 +18,9 @@ export interface EmbeddedServerOptions {
   dataDir?: string;
   /**
    * fdatasync each logged transaction before its op resolves. Default false: one write() per
-   * transaction, which survives a crash or SIGKILL of the process but not a power loss (see the
-   * package README for measured costs).
+   * transaction, which survives a crash or SIGKILL of the process but not a power loss. Measured
+   * (bench/embedded-store.bench.ts, one client, each op awaited): ~90k creates/s without fsync,
+   * ~5k/s with it.
    */
   fsync?: boolean;
   /** Snapshot after this many logged transactions (default 100,000, ZooKeeper's snapCount). */

@@ -7,7 +7,9 @@
  * Durability: each line goes to the kernel with one write() before the op resolves, so it survives a
  * crash or SIGKILL of the process (the page cache belongs to the kernel) but not a power loss or a
  * kernel crash. With `fsync`, every line is also fdatasync'ed before the op resolves: it then survives
- * a power loss too, at the cost of a disk flush per write (see the README for measured numbers).
+ * a power loss too, at the cost of a disk flush per write. Measured with bench/embedded-store.bench.ts
+ * (one client, each op awaited, a VM's virtio disk): create 104k ops/s in memory, 90k/s logged, 4.6k/s
+ * with fsync; the write() costs ~1 µs per op, the fdatasync ~200 µs.
  *
  * Torn tail: a crash in the middle of a write can leave a partial last line. Only lines ended by "\n"
  * count; in the newest log file, the first line that does not parse and everything after it are cut
