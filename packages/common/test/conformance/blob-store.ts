@@ -138,8 +138,14 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     t.equal(blob.etag, md5('l/a'));
     t.ok(blob.lastModified instanceof Date);
 
-    t.same((await store.list()).blobs.map((b) => b.key), ['l/a', 'l/b', 'l/c', 'l/d', 'l/e', 'other']);
-    t.same((await store.list({ prefix: 'l/c' })).blobs.map((b) => b.key), ['l/c']);
+    t.same(
+      (await store.list()).blobs.map((b) => b.key),
+      ['l/a', 'l/b', 'l/c', 'l/d', 'l/e', 'other'],
+    );
+    t.same(
+      (await store.list({ prefix: 'l/c' })).blobs.map((b) => b.key),
+      ['l/c'],
+    );
     t.same(await store.list({ prefix: 'zzz' }), { blobs: [], prefixes: [], cursor: null });
     await t.rejects(store.list({ limit: 0 }), { code: 'DISTCI_BAD_OPTION' });
     await t.rejects(store.list({ limit: 1001 }), { code: 'DISTCI_BAD_OPTION' });
@@ -150,7 +156,10 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     for (const key of ['l/a', 'l/b', 'l/c', 'l/d', 'l/d/x', 'l/d/y', 'l/e/z', 'l/f']) await store.put(key, key);
 
     const all = await store.list({ prefix: 'l/', delimiter: '/' });
-    t.same(all.blobs.map((b) => b.key), ['l/a', 'l/b', 'l/c', 'l/d', 'l/f']);
+    t.same(
+      all.blobs.map((b) => b.key),
+      ['l/a', 'l/b', 'l/c', 'l/d', 'l/f'],
+    );
     t.same(all.prefixes, ['l/d/', 'l/e/']);
     t.equal(all.cursor, null);
 
@@ -171,16 +180,41 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     const top = await store.list({ delimiter: '/' });
     t.same(top, { blobs: [], prefixes: ['l/'], cursor: null });
     const partial = await store.list({ prefix: 'l/d', delimiter: '/' });
-    t.same(partial.blobs.map((b) => b.key), ['l/d']);
+    t.same(
+      partial.blobs.map((b) => b.key),
+      ['l/d'],
+    );
     t.same(partial.prefixes, ['l/d/']);
     const other = await store.list({ prefix: 'l/', delimiter: 'd' });
-    t.same(other.blobs.map((b) => b.key), ['l/a', 'l/b', 'l/c', 'l/e/z', 'l/f']);
+    t.same(
+      other.blobs.map((b) => b.key),
+      ['l/a', 'l/b', 'l/c', 'l/e/z', 'l/f'],
+    );
     t.same(other.prefixes, ['l/d'], 'any delimiter, not only "/"');
   });
 
   t.test(`${harness.name}: keys list in ascending UTF-8 byte order`, async (t) => {
     const store = await open(t);
-    const keys = ['a', 'a/b', 'a-c', 'a.d', 'a0', 'B', 'b', 'é', 'z/é', 'z/e', 'Z', '~', '%41', 'a b', '😀', '\ufffd', 'plus+sign', 'ctrl\x01char'];
+    const keys = [
+      'a',
+      'a/b',
+      'a-c',
+      'a.d',
+      'a0',
+      'B',
+      'b',
+      'é',
+      'z/é',
+      'z/e',
+      'Z',
+      '~',
+      '%41',
+      'a b',
+      '😀',
+      '\ufffd',
+      'plus+sign',
+      'ctrl\x01char',
+    ];
     for (const key of [...keys].reverse()) await store.put(key, key);
     const sorted = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     t.same(await keysOf(store), sorted);
