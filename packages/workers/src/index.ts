@@ -1,5 +1,6 @@
 export * from './backoff.js';
 export * from './claim-loop.js';
+export * from './control/index.js';
 export * from './presence-loop.js';
 export * from './ticket-handler.js';
 export * from './ticket-runner.js';

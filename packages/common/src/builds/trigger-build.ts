@@ -25,8 +25,6 @@ export interface TriggerRequest {
   ref: string | null;
   commit?: string | null;
   params?: Record<string, string>;
-  /** The build timeout, ms; null for none. */
-  timeoutMs: number | null;
   priority?: number;
 }
 
