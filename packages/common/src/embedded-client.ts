@@ -12,8 +12,11 @@
  *   with ZooKeeper, where the notification precedes the reply on the wire.
  *
  * Session end: `expire()` (the server ended the session) drops the session at once (its ephemeral nodes
- * go in one transaction; ops called meanwhile wait for the next session), then, in order: `expired`,
- * every pending watch once with `session-lost`, `connecting`, a new session, `connected`.
+ * go in one transaction), then, in order: `expired`, every pending watch once with `session-lost`,
+ * `connecting`, a new session, `connected`. Ops called until the `expired` listeners have run fail with
+ * DISTCI_SESSION_EXPIRED, as ZooKeeper answers requests of an expired session: they were meant for the
+ * old session (a claim created in the new one would outlive the caller's idea of it). Ops called later
+ * (from a `session-lost` watcher, say) wait for the new session, as the ZooKeeper adapter queues them.
  * `close()` ends the session the same way but fires no watch: the caller asked for it.
  */
 import type {
@@ -53,6 +56,8 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
   readonly kind = 'embedded';
   readonly sessionTimeoutMs: number;
   private live: string | null = null;
+  /** The session the server ended, until the client moves on to `connecting`. */
+  private expiredSession: string | null = null;
   private shownState: SessionState = 'connecting';
   private shownSession: string | null = null;
   private readonly listeners = new Set<SessionListener>();
@@ -88,7 +93,7 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
   ready(): Promise<void> {
     if (this.closing) return Promise.reject(this.closedError());
     if (this.live !== null) return Promise.resolve();
-    return this.waitSession().then(() => undefined);
+    return this.waitSession(false).then(() => undefined);
   }
 
   onState(listener: SessionListener): () => void {
@@ -185,11 +190,14 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
     if (old === null || this.closing) return Promise.resolve();
     const pending = this.watches.takeAll();
     this.live = null;
+    this.expiredSession = old;
     this.core.endSession(old);
     return new Promise((resolve) => {
       queueMicrotask(() => {
         if (!this.closing) {
           this.publish('expired', old);
+          // From here on, ops are for the next session (a session-lost watcher re-reading, say).
+          this.expiredSession = null;
           for (const { path, watcher } of pending) {
             this.deliver(watcher, { type: 'session-lost', path: toClientPath(this.chroot, path) });
           }
@@ -250,8 +258,17 @@ export class EmbeddedClient implements CoordinationStore, SessionHolder {
     }
   }
 
-  private waitSession(): Promise<string> {
+  /** The next session's id; for an op (`forOp`), an expired session not yet left behind is an error. */
+  private waitSession(forOp = true): Promise<string> {
     if (this.closing || this.core.closed) return Promise.reject(this.closedError());
+    if (forOp && this.expiredSession !== null) {
+      return Promise.reject(
+        distciError('DISTCI_SESSION_EXPIRED', `session ${this.expiredSession} expired`, {
+          hint: 'its ephemeral nodes (claims) are gone: abandon what you did under it; a new session opens by itself',
+          details: { sessionId: this.expiredSession },
+        }),
+      );
+    }
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 

@@ -246,18 +246,28 @@ t.test('a watch event comes before the result of any later op of the same client
   t.same(order, ['a watch data-changed', 'b watch data-changed', 'b set resolved', 'a get resolved']);
 });
 
-t.test('session expiry: expired, session-lost, connecting, connected; ops wait for the new session', async (t) => {
+t.test('session expiry: expired, session-lost, connecting, connected; ops of the old session fail', async (t) => {
   const server = createEmbeddedServer();
   t.teardown(() => server.close());
   const a = await server.connect({ chroot: '/exp' });
   const seen: Array<[SessionState, string | null]> = [];
-  a.onState((state, id) => seen.push([state, id]));
+  let fromExpired: Promise<unknown> | null = null;
+  a.onState((state, id) => {
+    seen.push([state, id]);
+    if (state === 'expired') fromExpired = a.create('/from-listener').catch((e: { code: string }) => e.code);
+  });
   const old = a.sessionId!;
+  // A session-lost watcher re-reading: queued for the new session, as the ZooKeeper adapter does.
+  let fromWatcher: Promise<string> | null = null;
   const lost = nextEvent();
-  await a.exists('/later', lost.watcher);
+  await a.exists('/later', (e) => {
+    lost.watcher(e);
+    fromWatcher = a.create('/mine', undefined, 'ephemeral');
+  });
   const expiring = server.expireSession(old);
-  // Called before the client even heard: runs in the next session.
-  const created = a.create('/mine', undefined, 'ephemeral');
+  // Called after the server ended the session, before the client heard: ZooKeeper answers SessionExpired.
+  const late = a.create('/late', undefined, 'ephemeral');
+  await t.rejects(late, { code: 'DISTCI_SESSION_EXPIRED', details: { sessionId: old } });
   await expiring;
   t.same(
     seen.map(([s]) => s),
@@ -265,8 +275,10 @@ t.test('session expiry: expired, session-lost, connecting, connected; ops wait f
   );
   t.equal(seen[0]![1], old, 'expired names the old session');
   t.same(await lost.event, { type: 'session-lost', path: '/later' });
-  t.equal(await created, '/mine');
+  t.equal(await fromExpired, 'DISTCI_SESSION_EXPIRED', 'an op from an `expired` listener is for the old session');
+  t.equal(await fromWatcher, '/mine');
   t.equal((await a.get('/mine')).stat.ephemeralOwner, a.sessionId);
+  t.equal(await a.exists('/late'), null);
   t.not(a.sessionId, old);
   await t.rejects(server.expireSession(old), { code: 'DISTCI_BAD_OPTION' });
 });
