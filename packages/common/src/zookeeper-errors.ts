@@ -99,3 +99,17 @@ export function storeClosedError(site: ZkCallSite): DistciError {
     details: { op: site.op, path: site.path },
   });
 }
+
+/** The distci error for requests in flight when the client could not make sense of the server's answer. */
+export function protocolError(site: ZkCallSite, cause: unknown): DistciError {
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return distciError(
+    'DISTCI_CONNECTION_LOSS',
+    `${site.op} '${site.path}': the ZooKeeper client failed on an answer (${what})`,
+    {
+      hint: 'the connection was dropped and the outcome is unknown: re-read, then retry',
+      details: { op: site.op, path: site.path },
+      cause,
+    },
+  );
+}

@@ -14,7 +14,11 @@
  * 3. **Abandoning a client without ending its session.** `close()` queues a closeSession request that
  *    waits for a connection; an expired (or unreachable) session's client must just stop, at once,
  *    releasing its socket and timers and never reconnecting.
- * 4. **multi versions.** `Transaction.check/setData/remove` do `version = version || -1`, turning version
+ * 4. **Unknown server error codes.** The client throws from its socket handler on an error code it does
+ *    not know (ZooKeeper 3.5+ added several: -118 SESSIONMOVED, -127 THROTTLEDOP, …): an uncaught
+ *    exception that would kill the process, with the request's callback never called. We catch it, tell
+ *    the store (which fails the requests in flight with DISTCI_CONNECTION_LOSS) and drop the connection.
+ * 5. **multi versions.** `Transaction.check/setData/remove` do `version = version || -1`, turning version
  *    0 into "any version": a fencing check of a node never set since its creation would always pass.
  *    We write the caller's version back into the queued op.
  *
@@ -33,7 +37,9 @@ interface ConnectionManager {
   servers: unknown[];
   nextServerIndex: number;
   connectTimeoutHandler: ReturnType<typeof setTimeout> | null;
+  pendingBuffer: Buffer | null;
   findNextServer(callback: (server: unknown) => void): void;
+  onSocketData(buffer: Buffer): void;
   on(event: 'state', listener: (state: number) => void): void;
   removeListener(event: 'state', listener: (state: number) => void): void;
 }
@@ -54,6 +60,8 @@ export interface ConnectionHooks {
    * before the socket is destroyed, so the store can go `suspended` first.
    */
   onSilence(silentMs: number): void;
+  /** The client failed to process the server's bytes; the connection is dropped right after. */
+  onProtocolError(err: unknown): void;
 }
 
 export interface ManagedConnection {
@@ -70,6 +78,7 @@ function connectionManagerOf(client: Client): ConnectionManager {
   if (
     !cm ||
     typeof cm.findNextServer !== 'function' ||
+    typeof cm.onSocketData !== 'function' ||
     !Array.isArray(cm.servers) ||
     typeof cm.sessionTimeout !== 'number' ||
     typeof cm.state !== 'number'
@@ -148,6 +157,19 @@ export function manageConnection(client: Client, hooks: ConnectionHooks): Manage
       callback(server);
       if (cm.socket) watch(cm.socket);
     }, delay);
+  };
+
+  // `connect()` binds `this.onSocketData` to each new socket, so an own property here is what it binds.
+  const onSocketData = cm.onSocketData;
+  cm.onSocketData = function guardedOnSocketData(this: ConnectionManager, buffer: Buffer) {
+    try {
+      onSocketData.call(this, buffer);
+    } catch (err) {
+      // The rest of the buffer is lost and a request may have been dequeued without an answer.
+      this.pendingBuffer = null;
+      hooks.onProtocolError(err);
+      this.socket?.destroy();
+    }
   };
 
   const onState = (state: number) => {

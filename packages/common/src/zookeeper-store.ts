@@ -42,6 +42,7 @@ import {
 import {
   connectionLossError,
   mapZkError,
+  protocolError,
   sessionExpiredError,
   storeClosedError,
   type ZkCallSite,
@@ -364,6 +365,10 @@ class ZooKeeperStore implements CoordinationStore {
         if (session?.generation !== generation || !session.established || this.closed) return;
         if (this.currentState === 'connected') this.setState('suspended');
         this.armLocalExpiry();
+      },
+      onProtocolError: (err) => {
+        if (this.session?.generation !== generation) return;
+        for (const op of [...this.inFlight]) op.fail(protocolError(op.site, err));
       },
     });
     const session: Session = { generation, client, connection, established: false, chrootReady: false };

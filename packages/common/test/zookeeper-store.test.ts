@@ -368,3 +368,61 @@ t.test('a server that accepts but never answers is dropped after 2/3 of the sess
   t.same(states, [], 'still connecting');
   await t.rejects(store.get('/'), { code: 'DISTCI_CONNECTION_LOSS' }, 'ops give up after connectTimeoutMs');
 });
+
+/**
+ * A fake ZooKeeper that accepts every session and answers every request but pings with `err`: enough to
+ * show what the store does with an error code node-zookeeper-client 1.1.3 does not know.
+ */
+async function fakeZooKeeper(t: Test, err: number) {
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    let pending = Buffer.alloc(0);
+    let handshaken = false;
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
+        const frame = pending.subarray(4, 4 + pending.readInt32BE(0));
+        pending = pending.subarray(4 + frame.length);
+        let body: Buffer;
+        if (!handshaken) {
+          handshaken = true;
+          // ConnectResponse: protocolVersion, timeOut (as requested), sessionId, passwd (16 bytes).
+          body = Buffer.alloc(4 + 4 + 8 + 4 + 16);
+          body.writeInt32BE(frame.readInt32BE(12), 4);
+          body.writeBigInt64BE(0x1234n, 8);
+          body.writeInt32BE(16, 16);
+        } else {
+          // ReplyHeader: xid, zxid, err (pings, type 11, get err 0).
+          body = Buffer.alloc(16);
+          body.writeInt32BE(frame.readInt32BE(0), 0);
+          body.writeInt32BE(frame.readInt32BE(4) === 11 ? 0 : err, 12);
+        }
+        const length = Buffer.alloc(4);
+        length.writeInt32BE(body.length);
+        socket.write(Buffer.concat([length, body]));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  return `127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+t.test('an error code the client does not know fails the op as a connection loss, not the process', async (t) => {
+  // -127 is ZooKeeper 3.6's THROTTLEDOP; node-zookeeper-client 1.1.3 throws "Unknown code" on it.
+  const connect = await fakeZooKeeper(t, -127);
+  const store = createZooKeeperStore({ connect, chroot: '', sessionTimeoutMs: 3000 });
+  t.teardown(() => store.close());
+  await store.ready();
+  t.equal(store.sessionId, '0000000000001234');
+  const states = recordStates(store);
+  const back = nextState(store, ['connected']);
+  await t.rejects(store.get('/a'), { code: 'DISTCI_CONNECTION_LOSS' });
+  await back;
+  t.same(
+    states.map((s) => s.state),
+    ['suspended', 'connected'],
+    'the connection is dropped and the same session resumes',
+  );
+  t.equal(store.sessionId, '0000000000001234');
+});
