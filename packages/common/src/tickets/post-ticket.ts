@@ -31,10 +31,26 @@ export function ticketCreateOp(spec: TicketSpec, now = Date.now()): Op {
   };
 }
 
-/** Ensures the queues of `specs` exist, then returns their create ops. */
+/**
+ * Parent nodes known to exist, per store: queue and claim parents are never deleted, so each process
+ * ensures each one once instead of on every post.
+ */
+const ensured = new WeakMap<CoordinationStore, Set<string>>();
+
+async function ensureOnce(store: CoordinationStore, paths: Iterable<string>): Promise<void> {
+  let known = ensured.get(store);
+  if (!known) ensured.set(store, (known = new Set()));
+  const missing = [...new Set(paths)].filter((p) => !known.has(p));
+  await Promise.all(missing.map((p) => store.ensurePath(p)));
+  for (const p of missing) known.add(p);
+}
+
+/** Ensures the queues of `specs` and their kinds' claim parents exist, then returns the create ops. */
 export async function prepareTicketOps(store: CoordinationStore, specs: readonly TicketSpec[]): Promise<Op[]> {
-  const queues = new Set(specs.map((s) => zpaths.ticketQueue(s.kind, s.labels ?? [])));
-  await Promise.all([...queues].map((q) => store.ensurePath(q)));
+  await ensureOnce(
+    store,
+    specs.flatMap((s) => [zpaths.ticketQueue(s.kind, s.labels ?? []), zpaths.claimKind(s.kind)]),
+  );
   const now = Date.now();
   return specs.map((s) => ticketCreateOp(s, now));
 }
