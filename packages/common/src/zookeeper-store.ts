@@ -109,6 +109,8 @@ class ZooKeeperStore implements CoordinationStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private localExpiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Why the chroot could not be created, while that blocks the session. */
+  private chrootError: DistciError | undefined;
   private readonly listeners = new Set<SessionListener>();
   private readonly readyWaiters = new Set<{ resolve: () => void; reject: (err: Error) => void }>();
   private readonly waiting = new Set<PendingOp>();
@@ -138,6 +140,7 @@ class ZooKeeperStore implements CoordinationStore {
   ready(): Promise<void> {
     if (this.currentState === 'connected') return Promise.resolve();
     if (this.closed) return Promise.reject(storeClosedError({ op: 'ready', path: '/' }));
+    if (this.chrootError) return Promise.reject(this.chrootError);
     return new Promise((resolve, reject) => {
       this.readyWaiters.add({ resolve, reject });
     });
@@ -281,6 +284,7 @@ class ZooKeeperStore implements CoordinationStore {
   private call<T>(site: ZkCallSite, start: (client: Client, done: Done<T>) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(storeClosedError(site));
+      if (this.chrootError) return reject(this.chrootError);
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const settle = (err: unknown, value?: T) => {
@@ -408,11 +412,15 @@ class ZooKeeperStore implements CoordinationStore {
         const code = zkErrorCode(err);
         // Connection loss: the next `connected` tries again; expiry: handled by the EXPIRED state.
         if (code === Exception.CONNECTION_LOSS || code === Exception.SESSION_EXPIRED) return;
-        const failure = mapZkError(err, { op: 'create chroot', path: this.chroot });
-        for (const waiter of this.readyWaiters) waiter.reject(failure);
+        // Anything else (an ACL, a bad chroot) will not heal by itself: fail whoever waits, now and later,
+        // until a later session manages to create it.
+        this.chrootError = mapZkError(err, { op: 'create chroot', path: this.chroot });
+        for (const waiter of this.readyWaiters) waiter.reject(this.chrootError);
         this.readyWaiters.clear();
+        for (const op of [...this.waiting]) op.fail(this.chrootError);
         return;
       }
+      this.chrootError = undefined;
       session.chrootReady = true;
       if (session.client.getState() === State.SYNC_CONNECTED) this.connected();
     });
@@ -448,8 +456,10 @@ class ZooKeeperStore implements CoordinationStore {
     session.client.removeAllListeners();
     session.connection.abandon();
     this.session = undefined;
+    // Ops issued by listeners from here on wait for the new session; those issued before are lost.
+    const lost = [...this.inFlight, ...this.waiting];
     this.setState('expired', this.currentSessionId);
-    for (const op of [...this.inFlight, ...this.waiting]) op.fail(sessionExpiredError(op.site));
+    for (const op of lost) op.fail(sessionExpiredError(op.site));
     this.watches.sessionLost();
     if (this.closed) return; // a listener or watcher closed the store
     this.currentSessionId = null;

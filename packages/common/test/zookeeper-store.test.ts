@@ -4,6 +4,7 @@
  * a silent partition), and the difference between losing a connection and losing the session.
  */
 import { createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import type { CoordinationStore, SessionState, WatchEvent, Watcher } from '../src/coordination-store.js';
 import { createZooKeeperStore, type ZooKeeperStoreOptions } from '../src/zookeeper-store.js';
@@ -162,6 +163,15 @@ t.test('a version-0 check in a multi is enforced (node-zookeeper-client turns 0 
     code: 'DISTCI_BAD_VERSION',
   });
   t.equal((await store.get('/v')).data.toString(), '1');
+});
+
+t.test('an idle session stays connected: the client pings every third of the timeout', async (t) => {
+  const store = await openDirect(t, `/${uniqueName()}`, 1000);
+  const states = recordStates(store);
+  // Waiting for nothing to happen has no event: 3 watchdog periods (2/3 s each) of silence from the caller.
+  await sleep(2000);
+  t.same(states, [], 'no suspension: the server answered every ping');
+  t.equal(store.state, 'connected');
 });
 
 t.test('a brief silent partition is a connection loss, not a session loss', async (t) => {
