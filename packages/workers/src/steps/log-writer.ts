@@ -1,0 +1,99 @@
+/**
+ * A step's log, written as numbered immutable chunks (`builds/<job>/<n>/logs/<step>/<attempt>/<chunk>`)
+ * about once a second, so it can be followed live and resumed without loss: a chunk, once written,
+ * never changes, and a gap in the numbers is visible, never silent.
+ *
+ * UTF-8 safe: a chunk never ends inside a multi-byte character (the trailing partial character waits
+ * for the next chunk), so each chunk decodes on its own (DistCI dropped output split across reads).
+ * Secrets are masked before bytes reach the writer (a masking stage in front of it holds back just
+ * enough bytes to catch a secret split across writes).
+ */
+import { type BlobStore, blobKeys, coerceError } from '@distci/common';
+
+/** ~1 s: live enough to watch, and at most one PUT a second per running step. */
+export const LOG_FLUSH_MS = 1000;
+/** 4 MiB: a chunk is flushed early when this much is waiting (fast output, e.g. 50 MB in seconds). */
+export const LOG_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Bytes at the end of `buf` that are an incomplete UTF-8 sequence (0-3). */
+export function incompleteUtf8Tail(buf: Buffer): number {
+  const n = buf.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const byte = buf[n - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte: look further back
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+export interface LogWriter {
+  write(data: Buffer | string): void;
+  /** Flushes what is left (even a partial character) and waits for every chunk; returns the chunk count. */
+  close(): Promise<number>;
+  /** Chunks written so far. */
+  readonly chunks: number;
+}
+
+export interface LogTarget {
+  job: string;
+  build: number;
+  step: string;
+  attempt: number;
+}
+
+export function createLogWriter(
+  blob: BlobStore,
+  target: LogTarget,
+  options: { flushMs?: number; chunkBytes?: number } = {},
+): LogWriter {
+  const flushMs = options.flushMs ?? LOG_FLUSH_MS;
+  const chunkBytes = options.chunkBytes ?? LOG_CHUNK_BYTES;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let next = 0;
+  let failed: Error | null = null;
+  let writing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = (final: boolean) => {
+    clearTimeout(timer);
+    timer = undefined;
+    const data = Buffer.concat(pending, pendingBytes);
+    const keep = final ? 0 : incompleteUtf8Tail(data);
+    const out = data.subarray(0, data.length - keep);
+    pending = keep ? [Buffer.from(data.subarray(data.length - keep))] : [];
+    pendingBytes = keep;
+    if (out.length === 0) return;
+    const key = blobKeys.logChunk(target.job, target.build, target.step, target.attempt, next++);
+    // Chunks go up in order, one at a time: a reader never sees chunk n+1 before chunk n.
+    writing = writing.then(async () => {
+      if (failed) return;
+      try {
+        await blob.put(key, out, { contentType: 'text/plain; charset=utf-8' });
+      } catch (err) {
+        failed = coerceError(err);
+      }
+    });
+  };
+
+  return {
+    get chunks() {
+      return next;
+    },
+    write(data) {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      if (buf.length === 0) return;
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= chunkBytes) flush(false);
+      else timer ??= setTimeout(() => flush(false), flushMs);
+    },
+    async close() {
+      flush(true);
+      await writing;
+      if (failed) throw failed;
+      return next;
+    },
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * Turns a step kind (git-checkout, exec-shell, publish-artifacts, copy-artifacts) into a ticket
+ * handler: everything every step does the same way lives here.
+ *
+ * 1. The build must still exist and not be cancelled (a ticket of an archived build is dropped; a
+ *    cancelled build's step ends `cancelled` without running).
+ * 2. The step's config is read from the build's immutable config snapshot (cached per process).
+ * 3. The step's signal aborts on: cancellation (a watch on the build node sees `cancel`), its timeout
+ *    (the step's own, capped by the build's deadline), session loss or drain (from the runtime).
+ * 4. The workspaces of the steps it needs are restored into a fresh temp dir, which is removed at the
+ *    end whatever happens.
+ * 5. The kind runs; its output goes to the step's log; the resulting workspace is stored under this
+ *    attempt's key (only when the kind changed it).
+ * 6. The result is recorded with `stepResult` (step state + an `advance` control ticket) in the
+ *    ticket's finishing transaction — or, after session loss or drain, not at all (the runtime
+ *    abandons or releases the ticket).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BlobStore,
+  type BuildState,
+  blobKeys,
+  type CoordinationStore,
+  coerceError,
+  decodeJson,
+  type FailureReason,
+  isDistciError,
+  type JobConfig,
+  newStepState,
+  type PlannedStep,
+  planBuild,
+  type StepConfig,
+  type StepPayload,
+  type StepState,
+  stepResult,
+  type Ticket,
+  type WorkerKind,
+  zpaths,
+} from '@distci/common';
+import type { ConfigCache } from '../control/config-cache.js';
+import type { Outcome, TicketHandler } from '../ticket-handler.js';
+import { createLogWriter, type LogWriter } from './log-writer.js';
+import { restoreWorkspaces, storeWorkspace } from './workspace.js';
+
+export interface StepContext {
+  payload: StepPayload;
+  job: JobConfig;
+  config: StepConfig;
+  planned: PlannedStep;
+  attempt: number;
+  worker: string;
+  store: CoordinationStore;
+  blob: BlobStore;
+  /** The step's working directory: the restored workspace (empty for a checkout). */
+  dir: string;
+  /** The step's environment: job env + step env + matrix values + DISTCI_* variables. */
+  env: Record<string, string>;
+  log: LogWriter;
+  /** Aborts on cancel, timeout, session loss, drain; `stopReason()` says which. */
+  signal: AbortSignal;
+  /** Milliseconds this step may still run (null: no limit). */
+  timeLeftMs: number | null;
+  stopReason(): StepStopReason | null;
+}
+
+export type StepStopReason = 'cancelled' | 'timeout' | 'session-lost' | 'drain';
+
+/** What a kind reports; the step handler fills in the rest of the step state. */
+export interface StepRunResult {
+  status: 'success' | 'failure';
+  exitCode?: number | null;
+  reason?: FailureReason | null;
+  message?: string | null;
+  cacheHit?: boolean | null;
+  commit?: string | null;
+  artifacts?: number | null;
+  /** `changed`: store the workspace dir for dependents; `unchanged`: pass the input workspace on. */
+  workspace: 'changed' | 'unchanged';
+}
+
+export interface StepKind {
+  kind: Exclude<WorkerKind, 'control'>;
+  /** Whether the needs' workspaces are restored into `dir` before `run` (a checkout starts empty). */
+  restoresWorkspace: boolean;
+  run(ctx: StepContext): Promise<StepRunResult>;
+}
+
+export interface StepHandlerInput {
+  kind: StepKind;
+  blob: BlobStore;
+  configs: ConfigCache;
+  workerId: string;
+  /** Where temp workspaces go (default: the OS temp dir). */
+  workDir?: string;
+}
+
+function env(payload: StepPayload, planned: PlannedStep, job: JobConfig): Record<string, string> {
+  return {
+    ...planned.env,
+    CI: 'true',
+    DISTCI: 'true',
+    DISTCI_JOB: payload.job,
+    DISTCI_BUILD: String(payload.build),
+    DISTCI_STEP: payload.step,
+    DISTCI_COMMIT: payload.commit ?? '',
+    DISTCI_REF: payload.ref ?? '',
+    ...(job.repository ? { DISTCI_REPOSITORY: job.repository.url } : {}),
+  };
+}
+
+export function createStepHandler({ kind, blob, configs, workerId, workDir }: StepHandlerInput): TicketHandler {
+  const finish = (payload: StepPayload, state: StepState, status: 'complete' | 'fail'): Outcome => ({
+    status,
+    ...stepResult(payload, state),
+  });
+
+  return {
+    exhausted(ticket: Ticket): Outcome {
+      const payload = ticket.data.payload as StepPayload;
+      const state: StepState = {
+        ...newStepState(),
+        status: 'failure',
+        attempt: ticket.data.attempt,
+        reason: 'infrastructure',
+        message: `the step's worker was lost ${ticket.data.lost} times (crash, partition or expiry)`,
+        finishedAt: Date.now(),
+      };
+      return finish(payload, state, 'fail');
+    },
+
+    async run({ claim, store, signal: runtimeSignal }): Promise<Outcome> {
+      const payload = claim.ticket.data.payload as StepPayload;
+      const buildPath = zpaths.build(payload.job, payload.build);
+      const startedAt = Date.now();
+      const base: StepState = {
+        ...newStepState(startedAt),
+        attempt: claim.attempt,
+        worker: workerId,
+        startedAt,
+      };
+      const controller = new AbortController();
+      let stop: StepStopReason | null = null;
+      const stopWith = (reason: StepStopReason) => {
+        stop ??= reason;
+        controller.abort(reason);
+      };
+      const onRuntimeAbort = () => stopWith(runtimeSignal.reason as StepStopReason);
+      runtimeSignal.addEventListener('abort', onRuntimeAbort, { once: true });
+
+      // Watch the build node for a cancel; re-armed after each change.
+      let watching = true;
+      const watchBuild = async (): Promise<BuildState | null> => {
+        try {
+          const { data } = await store.get(buildPath, () => {
+            if (watching) void watchBuild().catch(() => {});
+          });
+          const build = decodeJson<BuildState>(data);
+          if (build.cancel) stopWith(build.cancel.reason);
+          return build;
+        } catch (err) {
+          if (isDistciError(err, 'DISTCI_NO_NODE')) {
+            stopWith('cancelled');
+            return null;
+          }
+          throw err;
+        }
+      };
+
+      let dir: string | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      const log = createLogWriter(blob, {
+        job: payload.job,
+        build: payload.build,
+        step: payload.step,
+        attempt: claim.attempt,
+      });
+      try {
+        const build = await watchBuild();
+        if (!build) return { status: 'complete' }; // the build is archived: nothing to record
+        const job = await configs.get(payload.config.key);
+        const planned = planBuild(job).find((p) => p.id === payload.step);
+        const config = job.steps[payload.index];
+        if (!planned || !config) {
+          return finish(
+            payload,
+            {
+              ...base,
+              status: 'failure',
+              reason: 'infrastructure',
+              message: `no step '${payload.step}' in the build's config`,
+              finishedAt: Date.now(),
+            },
+            'fail',
+          );
+        }
+        const deadlines = [planned.timeoutMs === null ? null : startedAt + planned.timeoutMs, payload.deadline].filter(
+          (d): d is number => d !== null,
+        );
+        const deadline = deadlines.length ? Math.min(...deadlines) : null;
+        if (deadline !== null) {
+          const wait = deadline - Date.now();
+          if (wait <= 0) stopWith('timeout');
+          else timer = setTimeout(() => stopWith('timeout'), wait);
+        }
+        let result: StepRunResult;
+        if (stop === null) {
+          dir = await mkdtemp(join(workDir ?? tmpdir(), 'distci-ws-'));
+          if (kind.restoresWorkspace) await restoreWorkspaces(blob, payload.workspaces, dir);
+          result = await kind.run({
+            payload,
+            job,
+            config,
+            planned,
+            attempt: claim.attempt,
+            worker: workerId,
+            store,
+            blob,
+            dir,
+            env: env(payload, planned, job),
+            log,
+            signal: controller.signal,
+            timeLeftMs: deadline === null ? null : Math.max(0, deadline - Date.now()),
+            stopReason: () => stop,
+          });
+        } else {
+          result = { status: 'failure', workspace: 'unchanged' };
+        }
+        const why = stop as StepStopReason | null;
+        if (why === 'session-lost' || why === 'drain') throw new Error(`step stopped: ${why}`);
+        let workspace: string | null = payload.workspaces.length === 1 ? payload.workspaces[0]! : null;
+        if (why === null && dir && (result.workspace === 'changed' || payload.workspaces.length > 1)) {
+          workspace = blobKeys.workspace(payload.job, payload.build, payload.step, claim.attempt);
+          await storeWorkspace(blob, dir, workspace);
+        }
+        const state: StepState = {
+          ...base,
+          status: why === 'cancelled' ? 'cancelled' : why === 'timeout' ? 'failure' : result.status,
+          exitCode: result.exitCode ?? null,
+          reason: why ?? result.reason ?? (result.status === 'failure' ? 'exit-code' : null),
+          message:
+            why === 'timeout'
+              ? 'the step timed out'
+              : why === 'cancelled'
+                ? 'the build was cancelled'
+                : (result.message ?? null),
+          cacheHit: result.cacheHit ?? null,
+          commit: result.commit ?? null,
+          artifacts: result.artifacts ?? null,
+          workspace,
+          finishedAt: Date.now(),
+          logChunks: await log.close(),
+        };
+        return finish(payload, state, state.status === 'success' ? 'complete' : 'fail');
+      } catch (err) {
+        log.write(`\n[distci] ${coerceError(err).message}\n`);
+        await log.close().catch(() => {});
+        throw err;
+      } finally {
+        watching = false;
+        clearTimeout(timer);
+        runtimeSignal.removeEventListener('abort', onRuntimeAbort);
+        if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      }
+    },
+  };
+}
