@@ -1,14 +1,15 @@
 export { listAll, readBlob } from './blob-helpers.js';
 export * from './blob-store.js';
+export * from './builds/index.js';
 export * from './coordination-store.js';
 export * from './directory-blob-store.js';
 export * from './embedded-store.js';
 export * from './errors.js';
 export * from './jobs/index.js';
 export * from './keys.js';
+export * from './open-storage.js';
 export * from './options.js';
 export * from './s3-blob-store.js';
 export * from './tickets/index.js';
 export * from './types.js';
 export * from './zookeeper-store.js';
-export * from './builds/index.js';
