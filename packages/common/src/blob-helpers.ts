@@ -100,3 +100,14 @@ export function bodyFailed(key: string, err: unknown): DistciError {
     cause: err,
   });
 }
+
+/** The conflict of a conditional put, in the same words from every adapter. */
+export function putConflict(key: string, put: PutOptions): DistciError {
+  return put.ifNoneMatch
+    ? distciError('DISTCI_BLOB_CONFLICT', `object '${key}' already exists`, {
+        hint: 'it was created by someone else; read it instead, or put without ifNoneMatch to overwrite',
+      })
+    : distciError('DISTCI_BLOB_CONFLICT', `object '${key}' is not at etag '${put.ifMatch}' any more`, {
+        hint: 'it changed or was deleted since you read it; read it again and retry',
+      });
+}

@@ -1,7 +1,8 @@
 /**
  * BlobStore in a local directory: the object store of `distci dev`, with S3's semantics (one
  * conformance suite proves both). Layout and file format: `directory-blob-layout.ts`; listing:
- * `directory-blob-list.ts`; the per-object lock: `directory-blob-lock.ts`.
+ * `directory-blob-list.ts`; the per-object lock: `directory-blob-lock.ts`; safe file operations:
+ * `directory-blob-files.ts`.
  *
  * A put writes the body to a temp file in the object's own directory (hashing it: ETag = md5 hex of the
  * body, like an S3 single-part upload), appends the metadata trailer, fdatasync()s it, then publishes it
@@ -20,22 +21,30 @@
  * Not done: directories are not fsync()ed after a rename (a crash can lose the last puts but never
  * tear an object); temp and lock-staging files of a crashed process stay (listings ignore them).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { link, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  bodyFailed,
   checkListOptions,
   checkPutOptions,
   compileBlobPrefix,
   DEFAULT_CONTENT_TYPE,
-  toBuffer,
+  putConflict,
   unquoteEtag,
 } from './blob-helpers.js';
-import type { BlobBody, BlobInfo, BlobStore, ListOptions, ListPage, PutOptions } from './blob-store.js';
-import { encodeTrailer, type KeyLocation, locateKey, prefixDirs, readTrailer } from './directory-blob-layout.js';
+import type { BlobInfo, BlobStore, ListOptions, ListPage, PutOptions } from './blob-store.js';
+import {
+  createTemp,
+  errno,
+  type ObjectFile,
+  objectDir,
+  openObject,
+  prune,
+  readListed,
+  writeTemp,
+} from './directory-blob-files.js';
+import { type KeyLocation, locateKey, prefixDirs } from './directory-blob-layout.js';
 import { decodeCursor, encodeCursor, listItems } from './directory-blob-list.js';
 import { withObjectLock } from './directory-blob-lock.js';
 import { type DistciError, distciError, isDistciError } from './errors.js';
@@ -47,10 +56,6 @@ export interface DirectoryBlobOptions {
   /** Every key is stored under this prefix ('' for none). */
   readonly prefix: string;
 }
-
-/** A concurrent delete may prune the object's directory between our mkdir and our temp file: retry. */
-const CREATE_ATTEMPTS = 10;
-const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
 
 export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobStore {
   const base = resolve(options.dir);
@@ -66,10 +71,6 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
     const loc = locateKey(key);
     return { ...loc, dirs: [...rootDirs, ...loc.dirs] };
   };
-  const badPath = (key: string, path: string, why: string): DistciError =>
-    distciError('DISTCI_BAD_PATH', `object key '${key}' leads through ${path}, which ${why}`, {
-      hint: 'the directory blob store never follows symlinks; remove what was planted in its directory',
-    });
   /** Unexpected file system errors (EACCES, ENOSPC, …) with what to check. */
   const failure = (op: string, key: string, err: unknown): DistciError => {
     if (isDistciError(err)) return err;
@@ -80,115 +81,14 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
     });
   };
 
-  /** The object's directory, checked to be real directories all the way; null when missing and !create. */
-  const objectDir = async (loc: KeyLocation, create: boolean): Promise<string | null> => {
-    if (create) await mkdir(base, { recursive: true });
-    let dir = base;
-    for (const name of loc.dirs) {
-      dir = join(dir, name);
-      let stat: Stats | null = await lstat(dir).catch((err) => (errno(err) === 'ENOENT' ? null : Promise.reject(err)));
-      if (!stat) {
-        if (!create) return null;
-        await mkdir(dir).catch((err) => (errno(err) === 'EEXIST' ? undefined : Promise.reject(err)));
-        stat = await lstat(dir);
-      }
-      if (stat.isSymbolicLink()) throw badPath(loc.key, dir, 'is a symlink');
-      if (!stat.isDirectory()) throw badPath(loc.key, dir, 'is not a directory');
-    }
-    return dir;
-  };
-
-  /** The object's file opened for reading with its trailer read, or null when there is none. */
-  const openObject = async (loc: KeyLocation) => {
-    const dir = await objectDir(loc, false);
-    if (!dir) return null;
-    const path = join(dir, loc.name);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return null;
-      if (errno(err) === 'ELOOP') throw badPath(loc.key, path, 'is a symlink');
-      throw err;
-    }
-    try {
-      return { handle, meta: await readTrailer(handle, loc.key) };
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-  };
-
   const currentEtag = async (loc: KeyLocation): Promise<string | null> => {
-    const opened = await openObject(loc);
+    const opened = await openObject(base, loc);
     if (!opened) return null;
     await opened.handle.close();
     return opened.meta.etag;
   };
 
-  const conflict = (key: string, put: PutOptions): DistciError =>
-    put.ifNoneMatch
-      ? distciError('DISTCI_BLOB_CONFLICT', `object '${key}' already exists`, {
-          hint: 'it was created by someone else; read it instead, or put without ifNoneMatch to overwrite',
-        })
-      : distciError('DISTCI_BLOB_CONFLICT', `object '${key}' is not at etag '${put.ifMatch}' any more`, {
-          hint: 'it changed or was deleted since you read it; read it again and retry',
-        });
-
-  /** Creates a temp file in the object's directory (which then cannot be pruned: it is not empty). */
-  const createTemp = async (loc: KeyLocation): Promise<{ dir: string; tmp: string; handle: FileHandle }> => {
-    for (let attempt = 1; ; attempt++) {
-      const dir = (await objectDir(loc, true))!;
-      const tmp = join(dir, `~tmp-${randomUUID()}`);
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-      try {
-        return { dir, tmp, handle: await open(tmp, flags, 0o644) };
-      } catch (err) {
-        if (errno(err) !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
-      }
-    }
-  };
-
-  /** Writes body and trailer, syncs and closes; returns the ETag. Body stream failures say so. */
-  const writeTemp = async (key: string, handle: FileHandle, body: BlobBody, contentType: string): Promise<string> => {
-    const md5 = createHash('md5');
-    try {
-      if (typeof body === 'string' || body instanceof Uint8Array) {
-        const buf =
-          typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.length);
-        md5.update(buf);
-        await writeAll(handle, buf);
-      } else {
-        const chunks = body[Symbol.asyncIterator]();
-        try {
-          for (;;) {
-            let next: IteratorResult<unknown>;
-            try {
-              next = await chunks.next();
-            } catch (err) {
-              throw bodyFailed(key, err);
-            }
-            if (next.done) break;
-            const buf = toBuffer(next.value);
-            md5.update(buf);
-            await writeAll(handle, buf);
-          }
-        } catch (err) {
-          body.destroy();
-          throw err;
-        }
-      }
-      const etag = md5.digest('hex');
-      await writeAll(handle, encodeTrailer({ etag, contentType }));
-      // Durable before it is visible: a crash right after the rename must not leave an empty object.
-      await handle.datasync();
-      return etag;
-    } finally {
-      await handle.close();
-    }
-  };
-
-  const info = (key: string, meta: Awaited<ReturnType<typeof readTrailer>>): BlobInfo => ({
+  const info = (key: string, meta: ObjectFile['meta']): BlobInfo => ({
     key,
     size: meta.size,
     etag: meta.etag,
@@ -200,13 +100,20 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
     kind: 'directory',
 
     async put(key, body, put: PutOptions = {}) {
-      const loc = locate(key);
-      checkPutOptions(key, put);
+      let loc: KeyLocation;
+      try {
+        loc = locate(key);
+        checkPutOptions(key, put);
+      } catch (err) {
+        // A put owns the caller's stream: read to the end or destroyed, never left open.
+        if (body instanceof Readable) body.destroy();
+        throw err;
+      }
       let created: { dir: string; tmp: string; handle: FileHandle };
       try {
-        created = await createTemp(loc);
+        created = await createTemp(base, loc);
       } catch (err) {
-        if (!(typeof body === 'string' || body instanceof Uint8Array)) body.destroy();
+        if (body instanceof Readable) body.destroy();
         throw failure('put', key, err);
       }
       const { dir, tmp, handle } = created;
@@ -217,13 +124,13 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
           try {
             await link(tmp, path);
           } catch (err) {
-            if (errno(err) === 'EEXIST') throw conflict(key, put);
+            if (errno(err) === 'EEXIST') throw putConflict(key, put);
             throw err;
           }
         } else {
           await withObjectLock(dir, loc.name, async () => {
             if (put.ifMatch !== undefined && (await currentEtag(loc)) !== unquoteEtag(put.ifMatch)) {
-              throw conflict(key, put);
+              throw putConflict(key, put);
             }
             await rename(tmp, path);
           });
@@ -239,9 +146,9 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
 
     async get(key) {
       const loc = locate(key);
-      let opened: Awaited<ReturnType<typeof openObject>>;
+      let opened: ObjectFile | null;
       try {
-        opened = await openObject(loc);
+        opened = await openObject(base, loc);
       } catch (err) {
         throw failure('get', key, err);
       }
@@ -267,7 +174,7 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
     async head(key) {
       const loc = locate(key);
       try {
-        const opened = await openObject(loc);
+        const opened = await openObject(base, loc);
         if (!opened) return null;
         await opened.handle.close();
         return info(key, opened.meta);
@@ -313,7 +220,7 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
     async delete(key) {
       const loc = locate(key);
       try {
-        const dir = await objectDir(loc, false);
+        const dir = await objectDir(base, loc, false);
         if (!dir) return;
         await withObjectLock(dir, loc.name, () =>
           unlink(join(dir, loc.name)).catch((err) => (errno(err) === 'ENOENT' ? undefined : Promise.reject(err))),
@@ -332,40 +239,4 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
       bodies.clear();
     },
   };
-}
-
-/** Removes up to `levels` empty key directories, deepest first; stops at the first that is not empty. */
-async function prune(base: string, levels: number, dir: string): Promise<void> {
-  let current = dir;
-  for (let i = 0; i < levels && current.startsWith(base) && current !== base; i++) {
-    try {
-      await rmdir(current);
-    } catch {
-      return;
-    }
-    current = resolve(current, '..');
-  }
-}
-
-async function readListed(path: string, key: string) {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    if (errno(err) === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    return await readTrailer(handle, key);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function writeAll(handle: FileHandle, buf: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buf.length) {
-    const { bytesWritten } = await handle.write(buf, offset, buf.length - offset);
-    offset += bytesWritten;
-  }
 }

@@ -248,7 +248,9 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     const bad = ['../x', '/abs', 'a//b', '', 'a/./b', 'a/../../b', 'a\\b', 'trailing/', 'nul\0x'];
     for (const key of bad) {
       await t.rejects(store.put(key, 'x'), { code: 'DISTCI_BAD_PATH' }, `put ${JSON.stringify(key)}`);
-      await t.rejects(store.put(key, Readable.from(['x'])), { code: 'DISTCI_BAD_PATH' });
+      const stream = Readable.from(['x']);
+      await t.rejects(store.put(key, stream), { code: 'DISTCI_BAD_PATH' });
+      t.ok(stream.destroyed, 'a refused put destroys the stream it was given');
       await t.rejects(store.get(key), { code: 'DISTCI_BAD_PATH' }, `get ${JSON.stringify(key)}`);
       await t.rejects(store.head(key), { code: 'DISTCI_BAD_PATH' });
       await t.rejects(store.delete(key), { code: 'DISTCI_BAD_PATH' });
