@@ -33,6 +33,14 @@ export interface LogWriter {
   close(): Promise<number>;
   /** Chunks written so far. */
   readonly chunks: number;
+  /**
+   * Bytes written but not stored yet (waiting for the next chunk or being uploaded). A fast producer
+   * pauses while this is high and resumes on `drained()`, so a step printing faster than the object
+   * store takes it cannot fill the worker's memory. Optional: test doubles need not implement it.
+   */
+  readonly backlog?: number;
+  /** Resolves when every chunk flushed so far is stored (or failed). */
+  drained?(): Promise<void>;
 }
 
 export interface LogTarget {
@@ -52,6 +60,7 @@ export function createLogWriter(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let next = 0;
+  let uploading = 0;
   let failed: Error | null = null;
   let writing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -67,12 +76,14 @@ export function createLogWriter(
     if (out.length === 0) return;
     const key = blobKeys.logChunk(target.job, target.build, target.step, target.attempt, next++);
     // Chunks go up in order, one at a time: a reader never sees chunk n+1 before chunk n.
+    uploading += out.length;
     writing = writing.then(async () => {
-      if (failed) return;
       try {
-        await blob.put(key, out, { contentType: 'text/plain; charset=utf-8' });
+        if (!failed) await blob.put(key, out, { contentType: 'text/plain; charset=utf-8' });
       } catch (err) {
         failed = coerceError(err);
+      } finally {
+        uploading -= out.length;
       }
     });
   };
@@ -80,6 +91,12 @@ export function createLogWriter(
   return {
     get chunks() {
       return next;
+    },
+    get backlog() {
+      return pendingBytes + uploading;
+    },
+    drained() {
+      return writing;
     },
     write(data) {
       const buf = typeof data === 'string' ? Buffer.from(data) : data;

@@ -96,7 +96,8 @@ export interface StepHandlerInput {
   workDir?: string;
 }
 
-function env(payload: StepPayload, planned: PlannedStep, job: JobConfig): Record<string, string> {
+/** A step's environment (`StepContext.env`): job env, step env, matrix values, then the DISTCI_* variables. */
+export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConfig): Record<string, string> {
   return {
     ...planned.env,
     CI: 'true',
@@ -218,7 +219,7 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
             store,
             blob,
             dir,
-            env: env(payload, planned, job),
+            env: stepEnv(payload, planned, job),
             log,
             signal: controller.signal,
             timeLeftMs: deadline === null ? null : Math.max(0, deadline - Date.now()),
