@@ -34,6 +34,10 @@ WAIT_S=${WAIT_S:-60}
 T0=$(date +%s%N)
 ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }
 
+# The directory is wiped: refuse anything that is not empty and not a cluster this script made.
+if [ -d "$C" ] && [ -n "$(ls -A "$C")" ] && [ ! -f "$C/ceph.conf" ]; then
+  echo "refusing to wipe $C: not empty and not made by $0 (no ceph.conf)" >&2; exit 2
+fi
 rm -rf "$C"; mkdir -p "$C"/{mon/ceph-a,osd/ceph-0,rgw,run,log,crash}
 PIDS=$C/pids; : > "$PIDS"
 # On failure, stop every daemon started so far: a half-started cluster only holds ports and RAM.

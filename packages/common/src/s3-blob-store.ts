@@ -34,6 +34,8 @@ import { putToS3 } from './s3-put.js';
 
 export type S3BlobOptions = Omit<Extract<BlobOptions, { type: 's3' }>, 'type'> & { readonly type?: 's3' };
 
+const silentLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 export function createS3BlobStore(options: S3BlobOptions): BlobStore {
   const prefix = compileBlobPrefix(options.prefix);
   const where = { endpoint: options.endpoint, bucket: options.bucket };
@@ -44,6 +46,9 @@ export function createS3BlobStore(options: S3BlobOptions): BlobStore {
     forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Without a logger the SDK console.warn()s "non-retryable streaming request" on every failed streamed
+    // PUT, 412s included; our errors carry what matters.
+    logger: silentLogger,
     ...(options.accessKeyId && options.secretAccessKey
       ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
       : {}),

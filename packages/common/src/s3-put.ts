@@ -12,6 +12,7 @@
  *
  * Found on RGW Pacific 16.2.15 (and the reason for the code that handles them):
  * - `If-Match` must carry the bare ETag: the quoted form HTTP prescribes always fails with 412.
+ * - The losers of a concurrent If-Match race get 500 (ECANCELED), not 412 (see putSingle).
  * - A conditional PUT whose first attempt succeeded but whose answer was lost is retried by the SDK and
  *   then fails with 412 against our own write: when that happens we compare the stored ETag with the
  *   body's md5 and report success if they are equal.
@@ -47,7 +48,13 @@ export interface S3PutTarget extends S3Where {
 export async function putToS3(target: S3PutTarget, body: BlobBody, put: PutOptions): Promise<string> {
   if (typeof body === 'string' || body instanceof Uint8Array) {
     const buf = toBuffer(body);
-    return putSingle(target, buf, buf.length, put, () => md5Hex(buf));
+    return putSingle(
+      target,
+      () => buf,
+      buf.length,
+      put,
+      () => md5Hex(buf),
+    );
   }
   const parts = chunks(body, PART_SIZE);
   try {
@@ -59,7 +66,13 @@ export async function putToS3(target: S3PutTarget, body: BlobBody, put: PutOptio
     }
     if (first.done || first.value.length < PART_SIZE) {
       const buf = first.done ? Buffer.alloc(0) : first.value;
-      return await putSingle(target, buf, buf.length, put, () => md5Hex(buf));
+      return await putSingle(
+        target,
+        () => buf,
+        buf.length,
+        put,
+        () => md5Hex(buf),
+      );
     }
     if (put.ifNoneMatch || put.ifMatch !== undefined) return await putSpooled(target, first.value, parts, put);
     try {
@@ -82,35 +95,57 @@ export async function putToS3(target: S3PutTarget, body: BlobBody, put: PutOptio
   }
 }
 
-/** One PutObject; `md5` (lazy: only needed after a retried conditional put) is the body's hex md5. */
+/** 3: a 5xx on a conditional put whose condition still holds is sent again at most twice more. */
+const CONDITIONAL_ATTEMPTS = 3;
+
+/**
+ * One PutObject of `body()` (a factory: a conditional put may be sent again). `md5` (lazy) is the body's
+ * hex md5, needed only to recognise our own write after a retry.
+ *
+ * A conditional put that fails is checked against what the key holds now: RGW answers the losers of a
+ * concurrent If-Match race with 500 (ECANCELED, "resorting to 500" in its log; measured: 16 writers on
+ * one ETag, most losers got 500, not 412). So a 5xx is a conflict when the condition no longer holds, is
+ * sent again when it still does, and is our success when the key holds our body.
+ */
 async function putSingle(
   target: S3PutTarget,
-  body: Buffer | Readable,
+  body: () => Buffer | Readable,
   size: number,
   put: PutOptions,
   md5: () => string,
 ): Promise<string> {
-  try {
-    const r = await target.client.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: target.fullKey,
-        Body: body,
-        ContentLength: size,
-        ContentType: put.contentType ?? DEFAULT_CONTENT_TYPE,
-        ...(put.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-        ...(put.ifMatch !== undefined ? { IfMatch: unquoteEtag(put.ifMatch) } : {}),
-      }),
-    );
-    return r.ETag ? unquoteEtag(r.ETag) : md5();
-  } catch (err) {
-    const status = statusOf(err);
-    // AWS answers If-Match on a missing key with 404, RGW with 412: both mean "not that version".
-    if (status === 412 || (status === 404 && put.ifMatch !== undefined)) {
-      if (attemptsOf(err) > 1 && (await target.head())?.etag === md5()) return md5();
-      throw putConflict(target.key, put);
+  const conditional = put.ifNoneMatch !== undefined || put.ifMatch !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    const sent = body();
+    try {
+      const r = await target.client.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: target.fullKey,
+          Body: sent,
+          ContentLength: size,
+          ContentType: put.contentType ?? DEFAULT_CONTENT_TYPE,
+          ...(put.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+          ...(put.ifMatch !== undefined ? { IfMatch: unquoteEtag(put.ifMatch) } : {}),
+        }),
+      );
+      return r.ETag ? unquoteEtag(r.ETag) : md5();
+    } catch (err) {
+      const status = statusOf(err);
+      // AWS answers If-Match on a missing key with 404, RGW with 412: both mean "not that version".
+      const refused = status === 412 || (status === 404 && put.ifMatch !== undefined);
+      const failed = status !== undefined && status >= 500;
+      if (!conditional || !(refused || failed)) throw s3Failure(target, 'PutObject', target.key, err);
+      const current = await target.head();
+      // Our body is there: an earlier attempt whose answer was lost (the SDK retried it), or this one.
+      if (current?.etag === md5() && (failed || attemptsOf(err) > 1)) return md5();
+      if (refused) throw putConflict(target.key, put);
+      const holds = put.ifNoneMatch ? current === null : current?.etag === unquoteEtag(put.ifMatch ?? '');
+      if (!holds) throw putConflict(target.key, put);
+      if (attempt >= CONDITIONAL_ATTEMPTS) throw s3Failure(target, 'PutObject', target.key, err);
+    } finally {
+      if (sent instanceof Readable) sent.destroy();
     }
-    throw s3Failure(target, 'PutObject', target.key, err);
   }
 }
 
@@ -141,12 +176,7 @@ async function putSpooled(
       for await (const part of guardBody(target.key, rest)) yield counting(part);
     };
     await pipeline(Readable.from(counted()), createWriteStream(file));
-    const spooled = createReadStream(file);
-    try {
-      return await putSingle(target, spooled, size, put, digestOnce(hash));
-    } finally {
-      spooled.destroy();
-    }
+    return await putSingle(target, () => createReadStream(file), size, put, digestOnce(hash));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Test } from 'tap';
 import { listAll, readBlob } from '../../src/blob-helpers.js';
-import type { BlobStore } from '../../src/blob-store.js';
+import type { BlobStore, PutOptions } from '../../src/blob-store.js';
 import { uniqueName } from '../harness/services.js';
 
 export interface BlobHarness {
@@ -323,34 +323,51 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     t.same(await keysOf(store), ['kept']);
   });
 
+  /**
+   * 16 writers race one conditional put per round, 10 rounds: exactly one wins, every other one gets
+   * DISTCI_BLOB_CONFLICT (not another error: RGW answers most If-Match losers with 500), and the stored
+   * body is the winner's.
+   */
+  async function race(t: Test, store: BlobStore, key: (round: number) => string, put: (round: number) => PutOptions) {
+    const losers: Record<string, number> = {};
+    for (let round = 0; round < 10; round++) {
+      const bodies = Array.from({ length: 16 }, (_, i) => `writer ${i} ${randomBytes(8).toString('hex')}`);
+      const results = await Promise.allSettled(bodies.map((body) => store.put(key(round), body, put(round))));
+      const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          const code = String((r.reason as { code?: unknown }).code ?? r.reason);
+          losers[code] = (losers[code] ?? 0) + 1;
+        }
+      }
+      t.equal(winners.length, 1, `round ${round}: one winner`);
+      const body = bodies[winners[0] ?? -1] ?? '';
+      t.equal((await readBlob(store, key(round))).toString(), body, `round ${round}: the stored body is the winner's`);
+      t.equal((await store.head(key(round)))?.etag, md5(body));
+    }
+    t.same(losers, { DISTCI_BLOB_CONFLICT: 150 }, 'every loser got a conflict');
+  }
+
   t.test(`${harness.name}: 16 concurrent ifNoneMatch puts have exactly one winner`, async (t) => {
     const store = await open(t);
-    const bodies = Array.from({ length: 16 }, (_, i) => `writer ${i} ${randomBytes(8).toString('hex')}`);
-    const results = await Promise.allSettled(
-      bodies.map((body) => store.put('race/create', body, { ifNoneMatch: '*' })),
+    await race(
+      t,
+      store,
+      (round) => `race/create-${round}`,
+      () => ({ ifNoneMatch: '*' }),
     );
-    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-    t.equal(winners.length, 1, 'one winner');
-    for (const r of results) {
-      if (r.status === 'rejected') t.match(r.reason, { code: 'DISTCI_BLOB_CONFLICT' }, 'the others conflict');
-    }
-    const winner = winners[0]!;
-    t.equal((await readBlob(store, 'race/create')).toString(), bodies[winner], "the stored body is the winner's");
-    t.equal((await store.head('race/create'))?.etag, md5(bodies[winner]!));
   });
 
   t.test(`${harness.name}: 16 concurrent ifMatch puts on one ETag have exactly one winner`, async (t) => {
     const store = await open(t);
-    const { etag } = await store.put('race/cas', 'v0');
-    const bodies = Array.from({ length: 16 }, (_, i) => `writer ${i} ${randomBytes(8).toString('hex')}`);
-    const results = await Promise.allSettled(bodies.map((body) => store.put('race/cas', body, { ifMatch: etag })));
-    const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-    t.equal(winners.length, 1, 'one winner');
-    for (const r of results) {
-      if (r.status === 'rejected') t.match(r.reason, { code: 'DISTCI_BLOB_CONFLICT' }, 'the others conflict');
-    }
-    const winner = winners[0]!;
-    t.equal((await readBlob(store, 'race/cas')).toString(), bodies[winner], "the stored body is the winner's");
+    const etags: string[] = [];
+    for (let round = 0; round < 10; round++) etags.push((await store.put(`race/cas-${round}`, 'v0')).etag);
+    await race(
+      t,
+      store,
+      (round) => `race/cas-${round}`,
+      (round) => ({ ifMatch: etags[round]! }),
+    );
   });
 
   t.test(`${harness.name}: a closed store refuses work`, async (t) => {
