@@ -24,7 +24,16 @@ export interface TestServices {
 }
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const servicesFile = join(repoRoot, '.test-services', 'services.json');
+/**
+ * One services file per test run, named after the tap runner's PID: the before-hook, every test file
+ * and the after-hook are children of the same runner, so concurrent runs in one checkout never see (or
+ * stop) each other's services. `DISTCI_TEST_RUN` overrides it (e.g. for a script run outside tap).
+ */
+export const servicesFile = join(
+  repoRoot,
+  '.test-services',
+  `services-${process.env.DISTCI_TEST_RUN ?? process.ppid}.json`,
+);
 
 /** The services started for this test run; throws (never skips) when they are missing. */
 export function loadServices(): TestServices {
