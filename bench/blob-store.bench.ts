@@ -7,11 +7,12 @@
  * - 20 MB PUT from a buffer (one PutObject on S3) and from a stream (multipart on S3), GET (stream read
  *   to the end): median MB/s of 5;
  * - 1 KiB puts and gets, one at a time: ops/s;
- * - 16 concurrent `ifNoneMatch: '*'` puts, 20 rounds: winners per round (must be exactly 1) and the time
- *   a round takes.
+ * - 16 concurrent `ifNoneMatch: '*'` puts, then 16 `ifMatch` puts on one ETag, 20 rounds each: winners
+ *   per round (must be exactly 1), what the losers got, and the time a round takes;
+ * - resident memory of the Ceph daemons after all that.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -75,6 +76,38 @@ async function throughput(name: string, store: BlobStore): Promise<void> {
   console.log(
     `${name.padEnd(22)} 16-way ifNoneMatch race x20: winners per round ${[...new Set(winners)].join(',')}; median round ${median(rounds).toFixed(1)} ms`,
   );
+
+  const casWinners: number[] = [];
+  const casRounds: number[] = [];
+  const losers: Record<string, number> = {};
+  for (let round = 0; round < 20; round++) {
+    const { etag } = await store.put(`cas/${round}`, 'v0');
+    const t0 = performance.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) => store.put(`cas/${round}`, `writer ${i}`, { ifMatch: etag })),
+    );
+    casRounds.push(performance.now() - t0);
+    casWinners.push(results.filter((r) => r.status === 'fulfilled').length);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        const code = String((r.reason as { code?: unknown }).code);
+        losers[code] = (losers[code] ?? 0) + 1;
+      }
+    }
+  }
+  console.log(
+    `${name.padEnd(22)} 16-way ifMatch race x20: winners per round ${[...new Set(casWinners)].join(',')}; losers ${JSON.stringify(losers)}; median round ${median(casRounds).toFixed(1)} ms`,
+  );
+}
+
+/** Resident memory of a process, from /proc (Linux). */
+function rssMiB(pid: number): string {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return `${(kb / 1024).toFixed(0)} MiB`;
+  } catch {
+    return '?';
+  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'distci-bench-'));
@@ -85,6 +118,8 @@ try {
   const s3 = createS3BlobStore({ ...ceph, prefix: 'bench' });
   await throughput(`s3 (rgw ${osdStore})`, s3);
   await s3.close();
+  const [mon, osd, rgw] = ceph.pids.map(rssMiB);
+  console.log(`ceph RSS after the run: mon ${mon}, osd ${osd}, rgw ${rgw}`);
   const directory = createDirectoryBlobStore({ dir: join(dir, 'objects'), prefix: '' });
   await throughput(`directory (${tmpdir()})`, directory);
   await directory.close();

@@ -133,6 +133,10 @@ rgw thread pool size = 64
 rgw enable usage log = false
 # distci sets no lifecycle rules; the LC threads sleep 5 s at a time and hold up shutdown by as much
 rgw enable lc threads = false
+# Overwritten and deleted objects' data is reclaimed by RGW's GC after 2 h by default; memstore holds it in
+# RAM (at most memstore device bytes) until then, so reclaim after 30 s
+rgw gc obj min wait = 30
+rgw gc processor period = 30
 rgw dns name = localhost
 EOF
 export CEPH_CONF=$CONF

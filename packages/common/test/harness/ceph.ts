@@ -126,6 +126,7 @@ async function createBucket(rgw: CephRgw): Promise<void> {
     forcePathStyle: true,
     credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
   });
+  let lastError: unknown;
   try {
     await waitFor(
       `bucket ${rgw.bucket} at ${rgw.endpoint}`,
@@ -133,12 +134,16 @@ async function createBucket(rgw: CephRgw): Promise<void> {
         try {
           await client.send(new CreateBucketCommand({ Bucket: rgw.bucket }));
         } catch (err) {
-          if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err;
+          if ((err as { name?: string }).name === 'BucketAlreadyOwnedByYou') return true;
+          lastError = err;
+          return false;
         }
         return true;
       },
       30_000,
     );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last error: ${String(lastError)}`);
   } finally {
     client.destroy();
   }
