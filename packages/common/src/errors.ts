@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   DISTCI_JOB_NOT_FOUND: { status: 404, summary: 'No job with that name.' },
   DISTCI_JOB_EXISTS: { status: 409, summary: 'A job with that name exists (create-only request).' },
   DISTCI_JOB_CHANGED: { status: 412, summary: 'The job changed since the ETag sent in If-Match was read.' },
+  DISTCI_BUILD_NOT_FOUND: { status: 404, summary: 'The job has no build with that number.' },
   // Tickets
   DISTCI_TICKET_TOO_LARGE: { status: 400, summary: 'A ticket is larger than a znode should be (4 KiB).' },
   DISTCI_CLAIM_LOST: {

@@ -25,9 +25,13 @@
  * builds/<job>/<n>/build.json
  * builds/<job>/<n>/logs/<step>/<attempt>/<chunk>
  * builds/<job>/<n>/artifacts/<path>
+ * builds/<job>/<n>/artifacts.json           the artifact manifest (publish-artifacts)
  * builds/<job>/<n>/workspaces/<step>/<attempt>
  * cache/<key>
+ * cache/git-checkout/v1/<sha256 of the repository URL>/<commit>
  * ```
+ * The artifact manifest sits beside `artifacts/`, not inside it, so that no artifact path can collide
+ * with it.
  */
 import { distciError } from './errors.js';
 import type { WorkerKind } from './types.js';
@@ -139,9 +143,24 @@ export const blobKeys = {
   artifact: (job: string, n: number, path: string) =>
     `builds/${assertJobName(job)}/${n}/artifacts/${relativePath(path, 'artifact path')}`,
   artifactsPrefix: (job: string, n: number) => `builds/${assertJobName(job)}/${n}/artifacts/`,
+  /** The build's artifact manifest: `{path, size, sha256, contentType, step}` per artifact, sorted by path. */
+  artifactManifest: (job: string, n: number) => `builds/${assertJobName(job)}/${n}/artifacts.json`,
   workspace: (job: string, n: number, step: string, attempt: number) =>
     `builds/${assertJobName(job)}/${n}/workspaces/${segment(step, 'step')}/${attempt}`,
   cache: (key: string) => `cache/${relativePath(key, 'cache key')}`,
+  /**
+   * A checkout's workspace archive, content-addressed by (repository, commit): `v1` names the archive's
+   * form (working tree + a one-commit `.git`), so a change of form never reads an old entry.
+   */
+  checkoutCache: (repositorySha256: string, commit: string) => {
+    if (!/^[0-9a-f]{64}$/.test(repositorySha256)) {
+      throw distciError('DISTCI_BAD_PATH', `'${repositorySha256}' is not a sha256`);
+    }
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) {
+      throw distciError('DISTCI_BAD_PATH', `'${commit}' is not a full commit id`);
+    }
+    return `cache/git-checkout/v1/${repositorySha256}/${commit}`;
+  },
 } as const;
 
 /**

@@ -78,7 +78,16 @@ export async function claimTicket(
       {
         type: 'create',
         path,
-        data: Buffer.from(JSON.stringify({ worker: worker.id, host: worker.host, startedAt: claimedAt })),
+        // The payload rides along (it is small: see MAX_TICKET_BYTES) so views can tell what runs where.
+        data: Buffer.from(
+          JSON.stringify({
+            worker: worker.id,
+            host: worker.host,
+            startedAt: claimedAt,
+            attempt,
+            payload: data.payload,
+          }),
+        ),
         mode: 'ephemeral',
       },
     ]);

@@ -38,8 +38,8 @@ export function ticketCreateOp(spec: TicketSpec, now = Date.now()): Op {
 const ensured = new WeakMap<CoordinationStore, Set<string>>();
 
 async function ensureOnce(store: CoordinationStore, paths: Iterable<string>): Promise<void> {
-  let known = ensured.get(store);
-  if (!known) ensured.set(store, (known = new Set()));
+  const known = ensured.get(store) ?? new Set<string>();
+  ensured.set(store, known);
   const missing = [...new Set(paths)].filter((p) => !known.has(p));
   await Promise.all(missing.map((p) => store.ensurePath(p)));
   for (const p of missing) known.add(p);

@@ -1,0 +1,207 @@
+/**
+ * Reading builds, live or archived — the same view either way, so any frontend answers any request
+ * the same (invariant 7):
+ * - a running build is read from the coordination store (build node + step states; a queued step
+ *   whose ticket is claimed shows as `running`, from its claim, without any extra write);
+ * - a finished one from its archived record in the object store.
+ * Build numbers are contiguous (a counter), so listing newest first walks numbers down from the
+ * job's counter: `limit` reads per page, no object-store listing.
+ */
+import type { BlobStore } from '../blob-store.js';
+import type { CoordinationStore } from '../coordination-store.js';
+import { distciError, isDistciError } from '../errors.js';
+import { blobKeys, zpaths } from '../keys.js';
+import { type BuildStatus, WORKER_KINDS } from '../types.js';
+import type { BuildRecord } from './build-record.js';
+import { type BuildState, decodeJson, type StepState } from './build-state.js';
+import { readJobNode } from './trigger-build.js';
+
+export interface StepView extends Omit<StepState, 'v' | 'status'> {
+  id: string;
+  status: StepState['status'] | 'running' | 'pending';
+}
+
+export interface BuildView {
+  job: string;
+  number: number;
+  status: BuildStatus;
+  live: boolean;
+  trigger: BuildState['trigger'];
+  ref: string | null;
+  commit: string | null;
+  params: Record<string, string>;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  cancel: BuildState['cancel'];
+  steps: StepView[];
+}
+
+async function readJson<T>(blob: BlobStore, key: string): Promise<T> {
+  const { body } = await blob.get(key);
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+}
+
+function fromRecord(r: BuildRecord): BuildView {
+  return {
+    job: r.job,
+    number: r.number,
+    status: r.status,
+    live: false,
+    trigger: r.trigger,
+    ref: r.ref,
+    commit: r.commit,
+    params: r.params,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    cancel: r.cancel,
+    steps: r.steps.map(({ name: _n, type: _t, needs: _d, matrix: _m, labels: _l, ...s }) => s),
+  };
+}
+
+interface ClaimData {
+  worker: string;
+  startedAt: number;
+  attempt: number;
+  payload: unknown;
+}
+
+/** Every live claim of the step kinds (what runs now, anywhere). */
+async function liveClaims(store: CoordinationStore): Promise<ClaimData[]> {
+  const out: ClaimData[] = [];
+  await Promise.all(
+    WORKER_KINDS.filter((k) => k !== 'control').map(async (kind) => {
+      let names: string[] = [];
+      try {
+        names = await store.children(zpaths.claimKind(kind));
+      } catch (err) {
+        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+      }
+      await Promise.all(
+        names.map(async (n) => {
+          try {
+            out.push(decodeJson<ClaimData>((await store.get(`${zpaths.claimKind(kind)}/${n}`)).data));
+          } catch (err) {
+            if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+          }
+        }),
+      );
+    }),
+  );
+  return out;
+}
+
+/** The archived record of a finished build, or null. */
+export async function readBuildRecord(blob: BlobStore, job: string, number: number): Promise<BuildRecord | null> {
+  try {
+    return await readJson<BuildRecord>(blob, blobKeys.build(job, number));
+  } catch (err) {
+    if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
+    throw err;
+  }
+}
+
+/** A live build's view, or null when it has no node (finished, or never existed). */
+export async function readLiveBuild(store: CoordinationStore, job: string, number: number): Promise<BuildView | null> {
+  const path = zpaths.build(job, number);
+  let state: BuildState;
+  let names: string[];
+  try {
+    state = decodeJson<BuildState>((await store.get(path)).data);
+    names = await store.children(`${path}/steps`);
+  } catch (err) {
+    if (isDistciError(err, 'DISTCI_NO_NODE')) return null;
+    throw err;
+  }
+  const steps: StepView[] = [];
+  await Promise.all(
+    names.map(async (id) => {
+      try {
+        const { data } = await store.get(`${path}/steps/${id}`);
+        const { v: _v, ...s } = decodeJson<StepState>(data);
+        steps.push({ id, ...s });
+      } catch (err) {
+        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+      }
+    }),
+  );
+  if (steps.some((s) => s.status === 'queued')) {
+    for (const claim of await liveClaims(store)) {
+      const p = claim.payload as { job?: unknown; build?: unknown; step?: unknown } | null;
+      const step = steps.find((s) => p?.job === job && p.build === number && s.id === p.step && s.status === 'queued');
+      if (step)
+        Object.assign(step, {
+          status: 'running',
+          worker: claim.worker,
+          startedAt: claim.startedAt,
+          attempt: claim.attempt,
+        });
+    }
+  }
+  steps.sort((a, b) => a.queuedAt - b.queuedAt || (a.id < b.id ? -1 : 1));
+  return {
+    job,
+    number,
+    status: state.status,
+    live: true,
+    trigger: state.trigger,
+    ref: state.ref,
+    commit: state.commit ?? steps.find((s) => s.commit)?.commit ?? null,
+    params: state.params,
+    createdAt: state.createdAt,
+    startedAt: state.startedAt,
+    finishedAt: null,
+    cancel: state.cancel,
+    steps,
+  };
+}
+
+/**
+ * A build, live or archived; DISTCI_BUILD_NOT_FOUND when neither. The live node is read first and the
+ * record second: a build archived in between is found by the second read.
+ */
+export async function readBuild(
+  store: CoordinationStore,
+  blob: BlobStore,
+  job: string,
+  number: number,
+): Promise<BuildView> {
+  const live = await readLiveBuild(store, job, number);
+  if (live) return live;
+  const record = await readBuildRecord(blob, job, number);
+  if (record) return fromRecord(record);
+  throw distciError('DISTCI_BUILD_NOT_FOUND', `job '${job}' has no build ${number}`, {
+    hint: `list its builds with GET /api/v1/jobs/${job}/builds`,
+    details: { job, build: number },
+  });
+}
+
+/** Builds of a job, newest first: numbers below `before` (default: all), at most `limit`. */
+export async function listBuilds(
+  store: CoordinationStore,
+  blob: BlobStore,
+  job: string,
+  options: { before?: number; limit?: number } = {},
+): Promise<{ builds: BuildView[]; next: number | null }> {
+  const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
+  const { node } = await readJobNode(store, job);
+  const top = Math.min(node.nextBuild, options.before ?? node.nextBuild) - 1;
+  const numbers: number[] = [];
+  for (let n = top; n >= 1 && numbers.length < limit; n--) numbers.push(n);
+  const views = await Promise.all(
+    numbers.map((n) =>
+      readBuild(store, blob, job, n).catch((err) => {
+        if (isDistciError(err, 'DISTCI_BUILD_NOT_FOUND')) return null; // removed by retention
+        throw err;
+      }),
+    ),
+  );
+  const last = numbers[numbers.length - 1];
+  return {
+    builds: views.filter((v): v is BuildView => v !== null),
+    next: last !== undefined && last > 1 ? last : null,
+  };
+}
