@@ -25,6 +25,7 @@ import { distciError } from './errors.js';
 
 /** 30 s: a holder keeps the lock for one rename (~1 ms); waiting this long means something is stuck. */
 export const LOCK_WAIT_MS = 30_000;
+/** 32 ms: a holder keeps the lock ~1 ms; polling faster only burns CPU, slower only adds latency. */
 const MAX_BACKOFF_MS = 32;
 
 interface Holder {
