@@ -26,6 +26,11 @@ t.test('object keys follow the documented layout', async (t) => {
   t.equal(blobKeys.artifact('web', 3, 'dist/app.js'), 'builds/web/3/artifacts/dist/app.js');
   t.equal(blobKeys.workspace('web', 3, 'build', 2), 'builds/web/3/workspaces/build/2');
   t.equal(blobKeys.cache('git/abc'), 'cache/git/abc');
+  t.equal(blobKeys.artifactManifest('web', 3), 'builds/web/3/artifacts.json');
+  const sha = 'a'.repeat(64);
+  t.equal(blobKeys.checkoutCache(sha, 'b'.repeat(40)), `cache/git-checkout/v1/${sha}/${'b'.repeat(40)}`);
+  t.throws(() => blobKeys.checkoutCache(sha, 'main'), { code: 'DISTCI_BAD_PATH' });
+  t.throws(() => blobKeys.checkoutCache('../x', 'b'.repeat(40)), { code: 'DISTCI_BAD_PATH' });
 });
 
 t.test('names and paths never escape their roots', async (t) => {

@@ -78,6 +78,12 @@ export interface StepRunResult {
   artifacts?: number | null;
   /** `changed`: store the workspace dir for dependents; `unchanged`: pass the input workspace on. */
   workspace: 'changed' | 'unchanged';
+  /**
+   * With `changed`: the kind already stored its workspace at this key, and the handler records it
+   * instead of archiving `dir` again. Only for content-addressed keys (every attempt writes the same
+   * content there, so fencing holds), e.g. a checkout's cache entry: a cache hit uploads nothing.
+   */
+  workspaceKey?: string | null;
 }
 
 export interface StepKind {
@@ -231,7 +237,9 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
         const why = stop as StepStopReason | null;
         if (why === 'session-lost' || why === 'drain') throw new Error(`step stopped: ${why}`);
         let workspace: string | null = payload.workspaces.length === 1 ? payload.workspaces[0]! : null;
-        if (why === null && dir && (result.workspace === 'changed' || payload.workspaces.length > 1)) {
+        if (why === null && result.workspace === 'changed' && result.workspaceKey) {
+          workspace = result.workspaceKey;
+        } else if (why === null && dir && (result.workspace === 'changed' || payload.workspaces.length > 1)) {
           workspace = blobKeys.workspace(payload.job, payload.build, payload.step, claim.attempt);
           await storeWorkspace(blob, dir, workspace);
         }

@@ -10,7 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type BlobStore, type DistciError, distciError } from '@distci/common';
 import * as tar from 'tar';
@@ -82,9 +82,14 @@ export async function restoreWorkspaces(blob: BlobStore, keys: readonly string[]
 /** Archives `dir` (gzipped tar, relative paths, links kept as links) to `key`; returns its size. */
 export async function storeWorkspace(blob: BlobStore, dir: string, key: string): Promise<number> {
   let size = 0;
-  const counter = new PassThrough();
-  counter.on('data', (chunk: Buffer) => {
-    size += chunk.length;
+  // Counted in a transform, not with a 'data' listener: a listener switches the stream to flowing mode,
+  // and the chunks it emits before (or between reads of) the store's async iterator are lost to it —
+  // archives of more than a few files came out truncated and failed to extract.
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      done(null, chunk);
+    },
   });
   const packer = tar.c({ cwd: dir, gzip: { level: 1 }, portable: true, follow: false }, ['.']);
   const upload = blob.put(key, counter, { contentType: 'application/gzip' });
