@@ -39,41 +39,44 @@ export function createSecretMasker(secrets: readonly string[]): SecretMasker {
     return -1;
   };
 
+  /** Masks `data`; unless `final`, holds back from the first byte that may begin an incomplete secret. */
+  const scan = (data: Buffer, final: boolean): Buffer => {
+    const out: Buffer[] = [];
+    const next = list.map(() => -2); // next occurrence per secret (-2: not searched yet)
+    let pos = 0;
+    for (;;) {
+      let at = -1;
+      let len = 0;
+      list.forEach((s, i) => {
+        if (next[i]! !== -1 && next[i]! < pos) next[i] = data.indexOf(s, pos);
+        const found = next[i]!;
+        if (found !== -1 && (at === -1 || found < at)) {
+          at = found;
+          len = s.length;
+        }
+      });
+      // A secret that starts at or before the match but is not complete yet must wait for more bytes.
+      const partial = final ? -1 : partialAt(data, pos);
+      if (at === -1 || (partial !== -1 && partial <= at)) {
+        const keep = partial === -1 ? data.length : partial;
+        out.push(data.subarray(pos, keep));
+        held = Buffer.from(data.subarray(keep)); // a copy: `data` may be the caller's buffer
+        return Buffer.concat(out);
+      }
+      out.push(data.subarray(pos, at), MASK);
+      pos = at + len;
+    }
+  };
+
   return {
     write(chunk) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (list.length === 0) return buf;
-      const data = held.length ? Buffer.concat([held, buf]) : buf;
-      const out: Buffer[] = [];
-      const next = list.map(() => -2); // next occurrence per secret (-2: not searched yet)
-      let pos = 0;
-      for (;;) {
-        let at = -1;
-        let len = 0;
-        list.forEach((s, i) => {
-          if (next[i]! !== -1 && next[i]! < pos) next[i] = data.indexOf(s, pos);
-          const found = next[i]!;
-          if (found !== -1 && (at === -1 || found < at)) {
-            at = found;
-            len = s.length;
-          }
-        });
-        // A secret that starts at or before the match but is not complete yet must wait for more bytes.
-        const partial = partialAt(data, pos);
-        if (at === -1 || (partial !== -1 && partial <= at)) {
-          const keep = partial === -1 ? data.length : partial;
-          out.push(data.subarray(pos, keep));
-          held = Buffer.from(data.subarray(keep)); // a copy: `data` may be the caller's buffer
-          return Buffer.concat(out);
-        }
-        out.push(data.subarray(pos, at), MASK);
-        pos = at + len;
-      }
+      return scan(held.length ? Buffer.concat([held, buf]) : buf, false);
     },
     end() {
-      const rest = held;
-      held = EMPTY;
-      return rest;
+      // The held bytes cannot complete their secret any more, but may still hold a shorter one.
+      return held.length ? scan(held, true) : EMPTY;
     },
   };
 }
