@@ -49,6 +49,30 @@ export const ERROR_CODES = {
     summary: 'A conditional put failed: the object exists (If-None-Match) or changed (If-Match).',
   },
   DISTCI_BLOB_STORE_ERROR: { status: 503, summary: 'The object store failed in an unexpected way.' },
+  // Builds and steps (API)
+  DISTCI_STEP_NOT_FOUND: { status: 404, summary: 'The build has no step with that id.' },
+  DISTCI_BUILD_FINISHED: { status: 409, summary: 'The build finished already; it cannot be cancelled.' },
+  DISTCI_BUILD_NOT_FINISHED: {
+    status: 409,
+    summary: 'The build is still running; only a finished build can be retried.',
+  },
+  DISTCI_STEP_NOT_RETRYABLE: { status: 409, summary: 'Only a step that failed can be retried.' },
+  DISTCI_ARTIFACT_NOT_FOUND: { status: 404, summary: 'The build has no artifact at that path.' },
+  // HTTP API
+  DISTCI_BAD_REQUEST: {
+    status: 400,
+    summary: 'The request does not match the route schema; `details` names the part and the schema path.',
+  },
+  DISTCI_UNAUTHORIZED: { status: 401, summary: 'The request needs a valid bearer token.' },
+  DISTCI_BAD_SIGNATURE: { status: 401, summary: 'A webhook signature (X-Hub-Signature-256) is missing or wrong.' },
+  DISTCI_NOT_FOUND: { status: 404, summary: 'No route matches the method and URL.' },
+  DISTCI_BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the route's limit." },
+  DISTCI_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'The request body has a content type the route does not take.',
+  },
+  DISTCI_RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; wait and retry.' },
+  DISTCI_NOT_READY: { status: 503, summary: 'The frontend cannot reach its coordination store or object store.' },
   // Generic
   DISTCI_INTERNAL: { status: 500, summary: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
