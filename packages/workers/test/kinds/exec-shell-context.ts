@@ -83,6 +83,8 @@ export async function shellStep(t: Test, options: ShellStepOptions): Promise<She
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
     ...(options.flushMs ? { flushMs: options.flushMs } : {}),
   });
+  // A test that fails before closing its log still flushes it (no timer left behind).
+  t.teardown(() => log.close().catch(() => {}));
   const controller = new AbortController();
   let stopped: StepStopReason | null = null;
   const ctx: StepContext = {

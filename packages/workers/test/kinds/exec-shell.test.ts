@@ -11,13 +11,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, realpath, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BlobStore, createDirectoryBlobStore, createS3BlobStore } from '@distci/common';
+import {
+  type BlobStore,
+  blobKeys,
+  type Claim,
+  createDirectoryBlobStore,
+  createEmbeddedStore,
+  createS3BlobStore,
+  decodeJson,
+  readBlob,
+  type StepPayload,
+  type StepState,
+  saveJob,
+  triggerBuild,
+} from '@distci/common';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
+import { createConfigCache } from '../../src/control/config-cache.js';
 import { createExecShellKind, execShellKind, KILL_GRACE_MS, shellEnv } from '../../src/kinds/exec-shell.js';
 import { liveGroupMembers } from '../../src/kinds/process-group.js';
-import type { StepRunResult } from '../../src/steps/index.js';
+import { LOG_BACKLOG_LIMIT } from '../../src/kinds/step-output.js';
+import { createStepHandler, type StepRunResult } from '../../src/steps/index.js';
 import { type ShellStepOptions, shellStep } from './exec-shell-context.js';
 
 /** A directory blob store in a temp dir, removed in teardown. */
@@ -236,6 +251,61 @@ t.test('a cancel kills the group; processes that ignore SIGTERM get SIGKILL afte
   t.match(log, /\[distci\] SIGKILL to 4 process\(es\) still running 0\.3 s after SIGTERM/);
 });
 
+t.test('through the step handler: a step timeout ends the whole group and is recorded as a timeout', async (t) => {
+  const blob = await dirStore(t);
+  const store = await createEmbeddedStore();
+  t.teardown(() => store.close());
+  // The workspace is removed when the handler returns, so the script leaves its PIDs outside it.
+  const outside = await mkdtemp(join(tmpdir(), 'distci-test-pids-'));
+  t.teardown(() => rm(outside, { recursive: true, force: true }));
+  const run = FAMILY.replace('> pids.tmp\nmv pids.tmp pids', '> "$PIDS_DIR/pids"');
+  const stored = await saveJob(store, blob, {
+    name: uniqueName('job'),
+    env: { PIDS_DIR: outside },
+    steps: [{ name: 'sh', type: 'exec-shell', run, timeout: '1s' }],
+  });
+  const job = stored.config.name;
+  const build = await triggerBuild(store, { job, config: stored.version, trigger: { type: 'manual' }, ref: null });
+  const payload: StepPayload = {
+    job,
+    build,
+    step: 'sh',
+    index: 0,
+    config: stored.version,
+    ref: null,
+    commit: null,
+    workspaces: [],
+    matrix: null,
+    deadline: null,
+    upstream: null,
+  };
+  const handler = createStepHandler({
+    kind: execShellKind,
+    blob,
+    configs: createConfigCache(blob),
+    workerId: 'test-worker',
+  });
+  // Only what the step handler reads of a claim.
+  const claim = { ticket: { data: { payload, attempt: 1 } }, attempt: 1 } as unknown as Claim;
+  const outcome = await handler.run({ claim, store, signal: new AbortController().signal });
+  t.equal(outcome.status, 'fail');
+  const op = outcome.ops?.[0] as { data: Buffer } | undefined;
+  const state = decodeJson<StepState>(op!.data);
+  t.match(state, { status: 'failure', reason: 'timeout', message: 'the step timed out', exitCode: 143 });
+  t.ok(state.finishedAt! - state.startedAt! < 1000 + KILL_GRACE_MS, 'stopped at the timeout, without SIGKILL');
+  const pids = (await readFile(join(outside, 'pids'), 'utf8')).trim().split('\n').map(Number);
+  t.teardown(() => {
+    for (const pid of pids) if (!gone(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await assertGroupGone(t, pids, pids[0]!);
+  const log = Buffer.concat(
+    await Promise.all(
+      Array.from({ length: state.logChunks ?? 0 }, (_, i) => readBlob(blob, blobKeys.logChunk(job, build, 'sh', 1, i))),
+    ),
+  ).toString();
+  t.match(log, /started\n\[distci\] stopping the step \(timeout\)/);
+});
+
 t.test('background processes a successful script leaves behind are ended too', async (t) => {
   // The leftover sleep holds the output pipe open: the step must not wait for it.
   const { step, result, log } = await runStep(t, { run: 'sleep 1000 &\necho $! > leftover\necho done' });
@@ -276,16 +346,27 @@ t.test('a 50 MB log arrives intact in the real object store (Ceph RGW)', async (
   const step = await shellStep(t, { blob, run: 'cat big.txt' });
   await writeFile(join(step.dir, 'big.txt'), text);
 
+  // Watch the log's backlog after every write: the output must pause while the store is behind.
+  let peak = 0;
+  const log = step.ctx.log;
+  step.ctx.log = Object.assign(Object.create(log) as typeof log, {
+    write(data: Buffer | string) {
+      log.write(data);
+      peak = Math.max(peak, log.backlog ?? 0);
+    },
+  });
   const startedAt = performance.now();
   const result = await execShellKind.run(step.ctx);
   const chunkCount = await step.closeLog();
   const stepMs = performance.now() - startedAt;
   t.equal(result.status, 'success');
+  // One pipe read (64 KiB) past the limit at most, before the pause takes effect.
+  t.ok(peak <= LOG_BACKLOG_LIMIT + 64 * 1024, `the log's backlog peaked at ${(peak / 2 ** 20).toFixed(1)} MiB`);
   const chunks = await step.chunks();
   t.equal(chunks.length, chunkCount, 'every chunk the writer wrote is listed');
-  const log = Buffer.concat(chunks);
-  t.equal(sha(log.subarray(0, size)), sha(text), 'the 50 MB of output arrived byte for byte');
-  t.match(log.subarray(size).toString(), /^\n\[distci\] exit code 0 after \d+\.\d{3} s\n$/);
+  const stored = Buffer.concat(chunks);
+  t.equal(sha(stored.subarray(0, size)), sha(text), 'the 50 MB of output arrived byte for byte');
+  t.match(stored.subarray(size).toString(), /^\n\[distci\] exit code 0 after \d+\.\d{3} s\n$/);
 
   // The same output through sh alone, read from a pipe and thrown away.
   const shStart = performance.now();
@@ -295,7 +376,7 @@ t.test('a 50 MB log arrives intact in the real object store (Ceph RGW)', async (
   const shMs = performance.now() - shStart;
   t.comment(
     `50 MiB step: ${stepMs.toFixed(0)} ms through exec-shell to RGW (${chunks.length} chunks, ` +
-      `${(((size / 1024 / 1024) * 1000) / stepMs).toFixed(0)} MiB/s); sh alone into a pipe: ${shMs.toFixed(0)} ms`,
+      `${(((size / 1024 / 1024) * 1000) / stepMs).toFixed(0)} MiB/s, log backlog peak ${(peak / 2 ** 20).toFixed(1)} MiB); sh alone into a pipe: ${shMs.toFixed(0)} ms`,
   );
 });
 
