@@ -29,6 +29,8 @@
  * builds/<job>/<n>/workspaces/<step>/<attempt>
  * cache/<key>
  * cache/git-checkout/v1/<sha256 of the repository URL>/<commit>
+ * webhooks/<source>/deliveries/<delivery>.json  the webhook inbox: one create-only record per delivery
+ * webhooks/<source>/open/<delivery>             index of deliveries not completed yet (for the sweeper)
  * ```
  * The artifact manifest sits beside `artifacts/`, not inside it, so that no artifact path can collide
  * with it.
@@ -148,6 +150,13 @@ export const blobKeys = {
   workspace: (job: string, n: number, step: string, attempt: number) =>
     `builds/${assertJobName(job)}/${n}/workspaces/${segment(step, 'step')}/${attempt}`,
   cache: (key: string) => `cache/${relativePath(key, 'cache key')}`,
+  /** The inbox record of one webhook delivery (`source` e.g. `github`, `delivery` its id). */
+  webhookDelivery: (source: string, delivery: string) =>
+    `webhooks/${webhookName(source, 'source')}/deliveries/${webhookName(delivery, 'delivery id')}.json`,
+  /** A delivery whose builds are not all triggered yet; removed once they are. */
+  webhookOpen: (source: string, delivery: string) =>
+    `webhooks/${webhookName(source, 'source')}/open/${webhookName(delivery, 'delivery id')}`,
+  webhookOpenPrefix: (source: string) => `webhooks/${webhookName(source, 'source')}/open/`,
   /**
    * A checkout's workspace archive, content-addressed by (repository, commit): `v1` names the archive's
    * form (working tree + a one-commit `.git`), so a change of form never reads an old entry.
@@ -162,6 +171,18 @@ export const blobKeys = {
     return `cache/git-checkout/v1/${repositorySha256}/${commit}`;
   },
 } as const;
+
+/** Webhook sources and delivery ids (GitHub's are GUIDs): `^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`. */
+export const WEBHOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function webhookName(value: string, what: string): string {
+  if (!WEBHOOK_NAME.test(value)) {
+    throw distciError('DISTCI_BAD_PATH', `${what} '${value}' is not allowed`, {
+      hint: 'use 1-100 characters of A-Z, a-z, 0-9, ".", "_" and "-", starting with a letter or digit',
+    });
+  }
+  return value;
+}
 
 /**
  * A relative, normalized `/`-separated path that cannot escape its root: no leading `/`, no empty,

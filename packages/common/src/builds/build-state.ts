@@ -71,6 +71,11 @@ export interface StepState {
   artifacts: number | null;
   /** How many log chunks the committed attempt wrote. */
   logChunks: number | null;
+  /**
+   * Set on a step copied into a retried build (`seedSteps`): the build that ran it. Its logs are that
+   * build's (`attempt` is that build's attempt); its workspace and commit are reused as they are.
+   */
+  copiedFrom?: number;
 }
 
 export function encodeJson(value: unknown): Buffer {

@@ -11,12 +11,24 @@
  *
  * Input: the job, the config version to run, why, what ref. Output: the build number.
  * Writes: one multi (set counter, create build node and its steps parent, create control ticket).
+ *
+ * `seedSteps` (a retry, see `retry-build.ts`): step states created in that same multi, so the build
+ * starts with those steps already finished — the control worker treats a step that has a node as done
+ * and never posts it. Atomic with the trigger: a retried build never runs a step it was meant to copy.
  */
 import type { CoordinationStore, Op } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
-import { zpaths } from '../keys.js';
+import { segment, zpaths } from '../keys.js';
 import { prepareTicketOps } from '../tickets/post-ticket.js';
-import { type BuildState, decodeJson, encodeJson, type JobNode, type TriggerInfo } from './build-state.js';
+import {
+  type BuildState,
+  decodeJson,
+  encodeJson,
+  type JobNode,
+  type StepState,
+  type TriggerInfo,
+} from './build-state.js';
+import { stepPath } from './step-ticket.js';
 
 export interface TriggerRequest {
   job: string;
@@ -26,6 +38,8 @@ export interface TriggerRequest {
   commit?: string | null;
   params?: Record<string, string>;
   priority?: number;
+  /** Step id → state: steps created finished in the trigger's transaction (retry). */
+  seedSteps?: Record<string, StepState>;
 }
 
 /** The control ticket payloads. */
@@ -92,6 +106,13 @@ export async function triggerOps(
       { type: 'set', path: zpaths.job(req.job), data: encodeJson({ ...node, nextBuild: number + 1 }), version },
       { type: 'create', path: buildPath, data: encodeJson(state) },
       { type: 'create', path: `${buildPath}/steps` },
+      ...Object.entries(req.seedSteps ?? {}).map(
+        ([id, seed]): Op => ({
+          type: 'create',
+          path: stepPath(req.job, number, segment(id, 'step')),
+          data: encodeJson(seed),
+        }),
+      ),
       ...ticket,
     ],
   };
