@@ -49,6 +49,8 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
   const startedAt = Date.now();
   let paused = false;
   let draining: Promise<void> | undefined;
+  /** The claim loop while it runs: a drain waits for it, so no claim can land after the drain looked. */
+  let loop: Promise<void> = Promise.resolve();
   let session: string | null = null;
 
   const report = (type: WorkerEventType, extra: Partial<WorkerEvent> = {}) => {
@@ -123,6 +125,8 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
       report('draining', { message: `${running.size} ticket(s) in flight, grace ${graceMs} ms` });
       loopController.abort();
       presence.changed();
+      // A claim the loop had in flight when we aborted it is started (and counted below) before it ends.
+      await loop;
       const all = Promise.all([...running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<void>((resolve) => {
@@ -152,7 +156,7 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
         store.ensurePath(zpaths.claimKind(options.kind)),
       ]);
       await presence.flush();
-      const loop = claimLoop({
+      loop = claimLoop({
         store,
         options,
         handler,
