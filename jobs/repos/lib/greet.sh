@@ -1,0 +1,3 @@
+greet() {
+  printf 'hello, %s (lib build %s)\n' "$1" "$LIB_BUILD"
+}

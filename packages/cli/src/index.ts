@@ -1,0 +1,3 @@
+export * from './cli-error.js';
+export * from './program.js';
+export * from './run-main.js';

@@ -1,0 +1,25 @@
+/**
+ * Runs the program on `argv` and turns what it throws into a message and an exit code
+ * (`cli-error.ts`): a stack trace is for bugs only, never for a refused request or a bad option.
+ */
+import { CommanderError } from 'commander';
+import { describeError } from './cli-error.js';
+import { pc } from './output.js';
+import { createProgram } from './program.js';
+
+export async function runMain(argv: string[]): Promise<void> {
+  const program = createProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    // Exit now: an idle keep-alive socket of fetch must not hold a finished command for seconds.
+    process.exit(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander printed the usage problem (or the help / version) already.
+      process.exit(err.exitCode === 1 ? 2 : err.exitCode);
+    }
+    const { text, exitCode } = describeError(err);
+    process.stderr.write(`${pc.red('error')} ${text}\n`);
+    process.exit(exitCode);
+  }
+}
