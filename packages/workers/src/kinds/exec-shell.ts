@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
+import { pumpOutput } from './output-pump.js';
 import { terminateGroup, trackGroup } from './process-group.js';
 import { createStepOutput } from './step-output.js';
 
@@ -36,8 +37,9 @@ import { createStepOutput } from './step-output.js';
  */
 export const KILL_GRACE_MS = 5000;
 /**
- * 2 s for the output pipes to close once the group is gone: a process that is gone closed them at
- * once, so a pipe still open is held by a process that left the group (setsid); we close our end.
+ * 2 s of reading for the output pipes to close once the group is gone: what is left in them (64 KiB
+ * each at most) takes well under a millisecond to read, so a pipe still open is held by a process that
+ * left the group (setsid), and we close our end.
  */
 const OUTPUT_CLOSE_MS = 2000;
 
@@ -132,18 +134,7 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
       const pgid = child.pid;
       const untrack = pgid === undefined ? () => {} : trackGroup(pgid);
 
-      // Output as it arrives, paused while the log is behind.
-      const streams = [child.stdout, child.stderr] as Readable[];
-      for (const stream of streams) {
-        stream.on('data', (chunk: Buffer) => {
-          out.write(chunk);
-          if (!out.behind()) return;
-          for (const s of streams) s.pause();
-          void out.caughtUp().then(() => {
-            for (const s of streams) s.resume();
-          });
-        });
-      }
+      const pump = pumpOutput([child.stdout, child.stderr] as Readable[], out);
 
       // The shell's end: its exit, or its failure to start (then no 'exit' event comes).
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>((resolve) => {
@@ -180,25 +171,17 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
         void endGroup();
       };
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      if (ctx.signal.aborted) onAbort(); // stopped while the script was being written: no event comes
 
       let end: Awaited<typeof exited>;
       try {
         end = await exited;
         await endGroup();
-        // Every writer of the pipes is gone; drain what they wrote (bounded: see OUTPUT_CLOSE_MS).
-        let timer: NodeJS.Timeout | undefined;
-        const closed = await Promise.race([
-          child.then(() => true),
-          new Promise<false>((resolve) => {
-            timer = setTimeout(() => resolve(false), OUTPUT_CLOSE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (!closed) {
+        // Every process of the step is gone: read what is left in the pipes (see OUTPUT_CLOSE_MS).
+        if (!(await pump.closed(OUTPUT_CLOSE_MS))) {
           out.note('the output is still open by a process outside the step (setsid?): closing it');
-          for (const s of streams) s.destroy();
-          await child;
         }
+        await child;
       } finally {
         ctx.signal.removeEventListener('abort', onAbort);
         untrack();
