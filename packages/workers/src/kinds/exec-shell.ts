@@ -32,8 +32,8 @@ import { createStepOutput } from './step-output.js';
 
 /**
  * 5 s between SIGTERM and SIGKILL: enough for a test runner or build tool to stop its children and
- * flush its output (Docker's `stop` and Buildkite's cancel grace use 10 s; a step stop is usually a
- * timeout, where a long wait helps nobody), short enough that a drain finishes well within a session.
+ * flush its output; half of Docker's `stop` default (10 s), because a step is stopped by a timeout or a
+ * cancel, where waiting longer helps nobody, and a draining worker should release its tickets soon.
  */
 export const KILL_GRACE_MS = 5000;
 /**
