@@ -105,6 +105,9 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
     const controller = new AbortController();
     const ticket = `${claim.ticket.kind}/${claim.ticket.id}`;
     report('claimed', { ticket, attempt: claim.attempt });
+    // A batch of claims resolves one by one: the session may have ended between this claim's answer and
+    // now, after `abandonAll` ran. Then the attempt is over before it starts.
+    if (claim.sessionId !== store.sessionId) controller.abort('session-lost' satisfies AbortReason);
     const done = runTicket({
       store,
       claim,

@@ -10,9 +10,14 @@
  * (invariant 2: at most one live claim per ticket; every attempt has a distinct number).
  * Reads: a `get` of the ticket and, when it is `claimed`, an `exists` of the current attempt's claim,
  * issued *after* the get, so a claim made between a queue listing and this call is always seen.
- * Failure: store errors propagate (the claim may or may not exist; if it does, it dies with the session).
+ * Connection loss during the claim multi (its outcome unknown): we wait for the session and look at the
+ * attempt's claim node. If it is there and owned by our session, the claim applied and is returned —
+ * otherwise it would hold the ticket, with nobody running it, for as long as our session lives. If it is
+ * not there, the claim did not apply or died with an older session; either way the ticket is not ours
+ * (`taken`), and others (or we) claim it as a waiting or stale ticket.
+ * Failure: other store errors propagate.
  */
-import type { CoordinationStore } from '../coordination-store.js';
+import type { CoordinationStore, OpResult } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
 import { zpaths } from '../keys.js';
 import { decodeTicket, encodeTicket, type Ticket, type TicketData, type TicketRef } from './ticket.js';
@@ -71,9 +76,9 @@ export async function claimTicket(
   const next: TicketData = { ...data, attempt, lost, state: 'claimed', worker: worker.id };
   const path = claimPath(ref, attempt);
   const claimedAt = Date.now();
-  const sessionId = store.sessionId;
+  let results: OpResult[];
   try {
-    const [set] = await store.multi([
+    results = await store.multi([
       { type: 'set', path: ref.path, data: encodeTicket(next), version: read.stat.version },
       {
         type: 'create',
@@ -91,13 +96,56 @@ export async function claimTicket(
         mode: 'ephemeral',
       },
     ]);
-    const version = set?.type === 'set' ? set.stat.version : read.stat.version + 1;
-    return {
-      outcome: 'claimed',
-      claim: { ticket: { ...ref, data: next, version }, attempt, claimPath: path, sessionId, claimedAt },
-    };
   } catch (err) {
     if (RACE_CODES.some((code) => isDistciError(err, code))) return { outcome: 'taken' };
+    if (isDistciError(err, 'DISTCI_CONNECTION_LOSS')) {
+      return claimAfterConnectionLoss(store, { ...ref, data: next, version: read.stat.version + 1 }, path, claimedAt);
+    }
     throw err;
+  }
+  // The session the claim lives in, read as the answer arrives (no I/O event can run in between): not the
+  // one before the multi, because a multi issued while disconnected waits and may run in a *new* session.
+  // A claim recorded under the wrong session would be refused by its own fence while its node lived on.
+  const sessionId = store.sessionId;
+  const set = results[0];
+  const version = set?.type === 'set' ? set.stat.version : read.stat.version + 1;
+  return {
+    outcome: 'claimed',
+    claim: { ticket: { ...ref, data: next, version }, attempt, claimPath: path, sessionId, claimedAt },
+  };
+}
+
+/** Did a claim multi whose answer was lost apply, in the session we have now? (See the header.) */
+async function claimAfterConnectionLoss(
+  store: CoordinationStore,
+  ticket: Ticket,
+  path: string,
+  claimedAt: number,
+): Promise<ClaimResult> {
+  for (;;) {
+    if (store.state !== 'connected') await store.ready();
+    const sessionId = store.sessionId;
+    try {
+      const stat = await store.exists(path);
+      if (stat === null || stat.ephemeralOwner !== sessionId || store.sessionId !== sessionId) {
+        return { outcome: 'taken' };
+      }
+      // Ours: the ticket's version is the one our set made, unless the ticket changed since (then the
+      // finishing fence refuses, as it should). Read it to hold the right version.
+      const read = await store.get(ticket.path);
+      return {
+        outcome: 'claimed',
+        claim: {
+          ticket: { ...ticket, version: read.stat.version },
+          attempt: ticket.data.attempt,
+          claimPath: path,
+          sessionId,
+          claimedAt,
+        },
+      };
+    } catch (err) {
+      if (isDistciError(err, 'DISTCI_NO_NODE')) return { outcome: 'taken' };
+      if (!isDistciError(err, 'DISTCI_CONNECTION_LOSS') && !isDistciError(err, 'DISTCI_SESSION_EXPIRED')) throw err;
+    }
   }
 }
