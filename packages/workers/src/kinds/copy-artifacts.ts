@@ -126,7 +126,15 @@ async function copyEntry(ctx: StepContext, from: { job: string; build: number },
       'infrastructure',
     );
   }
-  await moveIntoPlace(temp, dest);
+  try {
+    await moveIntoPlace(temp, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+      throw new CopyRefused(`cannot write '${rel}': a directory of that name is in the workspace`, 'exit-code');
+    }
+    throw err;
+  }
 }
 
 export const copyArtifactsKind: StepKind = {
