@@ -72,12 +72,10 @@ export async function createDemoRepos(sourcesDir: string, reposDir: string): Pro
  * URL's last segment (`…/pipeline.git` → the `pipeline` repository); a job without a repository, or
  * whose repository has no demo counterpart, is returned unchanged.
  */
-export function withDemoRepository<T extends { repository?: { url: string; ref?: string } }>(
-  job: T,
-  repos: Map<string, DemoRepo>,
-): T {
-  if (!job.repository) return job;
-  const last = job.repository.url.replace(/\/+$/, '').split('/').pop() ?? '';
+export function withDemoRepository<T extends Record<string, unknown>>(job: T, repos: Map<string, DemoRepo>): T {
+  const repository = job.repository as { url?: unknown } | undefined;
+  if (typeof repository?.url !== 'string') return job;
+  const last = repository.url.replace(/\/+$/, '').split('/').pop() ?? '';
   const repo = repos.get(last.replace(/\.git$/, ''));
-  return repo ? { ...job, repository: { ...job.repository, url: repo.url } } : job;
+  return repo ? { ...job, repository: { ...repository, url: repo.url } } : job;
 }

@@ -1,0 +1,184 @@
+/**
+ * Following a build to its end (`build trigger --follow`, `build logs --follow`, the demo): a live step
+ * list — a line each time a step starts or ends — with every step's log streamed as it is written,
+ * each line prefixed by its step (parallel steps interleave by line, never inside one), then a summary.
+ *
+ * `--json` prints newline-delimited JSON instead, one object a line: `{"type":"step","step":…}` on each
+ * step change, `{"type":"log","step":…,"attempt":…,"text":…}` per piece of log, and
+ * `{"type":"build","build":…}` once at the end.
+ *
+ * Every log stream opened here ends: by itself when its step's log is complete, or aborted once the
+ * build is over and its grace has passed.
+ */
+import type { ApiClient } from './api-client.js';
+import type { BuildView, StepView } from './api-types.js';
+import { readStepLog, watchBuild } from './live-api.js';
+import { duration, mark, pc, status } from './output.js';
+import { renderBuild, stepNote } from './render-build.js';
+
+export interface FollowOptions {
+  json: boolean;
+  /** Follow one step only: its raw log on stdout, no prefixes. */
+  step?: string;
+  write?: (text: string) => void;
+}
+
+/** 5 s: once the build is over, how long its last log streams may take to deliver their final chunk. */
+const LOG_TAIL_MS = 5000;
+
+const PALETTE = [pc.cyan, pc.magenta, pc.blue, pc.yellow, pc.green];
+const STEP_FINAL = new Set(['success', 'failure', 'skipped', 'cancelled']);
+
+/** 0 when the build (or the one step followed) succeeded, 1 otherwise. */
+export function buildExitCode(view: BuildView, step?: string): number {
+  if (step) return view.steps.find((s) => s.id === step)?.status === 'success' ? 0 : 1;
+  return view.status === 'success' ? 0 : 1;
+}
+
+function createPrinter(options: FollowOptions) {
+  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  const partial = new Map<string, string>();
+  const colours = new Map<string, (s: string) => string>();
+  let width = 0;
+  const colour = (step: string) => {
+    let c = colours.get(step);
+    if (!c) {
+      c = PALETTE[colours.size % PALETTE.length]!;
+      colours.set(step, c);
+    }
+    return c;
+  };
+  const prefix = (step: string) => `${colour(step)(step.padEnd(width))} ${pc.dim('│')} `;
+  const json = (value: unknown) => write(`${JSON.stringify(value)}\n`);
+  return {
+    steps(view: BuildView) {
+      width = Math.min(40, Math.max(width, ...view.steps.map((s) => s.id.length)));
+    },
+    log(step: string, attempt: number, text: string) {
+      if (options.json) return json({ type: 'log', step, attempt, text });
+      if (options.step) return write(text);
+      const lines = ((partial.get(step) ?? '') + text).split('\n');
+      partial.set(step, lines.pop()!);
+      for (const line of lines) write(`${prefix(step)}${line}\n`);
+    },
+    flush(step: string) {
+      const rest = partial.get(step);
+      partial.delete(step);
+      if (rest && !options.json && !options.step) write(`${prefix(step)}${rest}\n`);
+    },
+    change(s: StepView) {
+      if (options.json) return json({ type: 'step', step: s });
+      if (options.step) return;
+      if (s.status === 'running') {
+        const where = [s.worker ? `on ${s.worker}` : null, s.attempt && s.attempt > 1 ? `attempt ${s.attempt}` : null];
+        write(`${mark(s.status)} ${pc.bold(s.id)} started ${pc.dim(where.filter(Boolean).join(', '))}\n`);
+      } else if (STEP_FINAL.has(s.status)) {
+        const took = s.finishedAt && s.startedAt ? ` in ${duration(s.finishedAt - s.startedAt)}` : '';
+        const note = stepNote(s);
+        write(`${mark(s.status)} ${pc.bold(s.id)} ${status(s.status)}${took}${note ? pc.dim(` (${note})`) : ''}\n`);
+      }
+    },
+    end(view: BuildView) {
+      if (options.json) return json({ type: 'build', build: view });
+      if (options.step) {
+        const s = view.steps.find((x) => x.id === options.step);
+        process.stderr.write(`${options.step}: ${status(s?.status ?? 'unknown')}\n`);
+        return;
+      }
+      write(`${pc.dim('─'.repeat(60))}\n${renderBuild(view)}\n`);
+    },
+  };
+}
+
+/** Follows `job` #`n` until it is finished; resolves with its final view. */
+export async function followBuild(api: ApiClient, job: string, n: number, options: FollowOptions): Promise<BuildView> {
+  const printer = createPrinter(options);
+  const controller = new AbortController();
+  const streams = new Map<string, Promise<void>>();
+  const shown = new Map<string, string>();
+  let last: BuildView | undefined;
+
+  const pump = async (stepId: string) => {
+    let attempt: number | null = null;
+    try {
+      for await (const item of readStepLog(api, job, n, stepId, { follow: true, signal: controller.signal })) {
+        if (item.type === 'attempt') {
+          if (attempt !== null)
+            printer.log(
+              stepId,
+              item.attempt,
+              `\n[distci: attempt ${attempt} was lost; attempt ${item.attempt} follows]\n`,
+            );
+          attempt = item.attempt;
+        } else if (item.type === 'text') {
+          printer.log(stepId, item.attempt ?? attempt ?? 0, item.text);
+        }
+      }
+    } catch (err) {
+      if (!controller.signal.aborted) {
+        printer.log(
+          stepId,
+          attempt ?? 0,
+          `\n[distci: the log of ${stepId} could not be read: ${(err as Error).message}]\n`,
+        );
+      }
+    } finally {
+      printer.flush(stepId);
+    }
+  };
+
+  try {
+    for await (const view of watchBuild(api, job, n, controller.signal)) {
+      last = view;
+      printer.steps(view);
+      for (const s of view.steps) {
+        if (options.step && s.id !== options.step) continue;
+        const state = `${s.status}/${s.attempt}`;
+        if (shown.get(s.id) !== state) {
+          shown.set(s.id, state);
+          printer.change(s);
+        }
+        // One log stream per step, from when it starts (it follows a new attempt by itself). A step that
+        // never ran has no log; one copied from an earlier build (a retry) ran there.
+        if (s.attempt === null || s.copiedFrom || !(s.status === 'running' || STEP_FINAL.has(s.status))) continue;
+        if (!streams.has(s.id)) streams.set(s.id, pump(s.id));
+      }
+    }
+    const all = Promise.all(streams.values());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, LOG_TAIL_MS)))]);
+    clearTimeout(timer);
+  } finally {
+    controller.abort();
+  }
+  await Promise.all(streams.values());
+  printer.end(last!);
+  return last!;
+}
+
+/** Prints the log of one step as it is now (its current attempt). */
+export async function printStepLog(
+  api: ApiClient,
+  view: BuildView,
+  s: StepView,
+  options: { json: boolean; header: boolean },
+): Promise<void> {
+  const write = (text: string) => void process.stdout.write(text);
+  if (options.header && !options.json) write(`${pc.bold(`── ${s.id}`)} ${status(s.status)}\n`);
+  if (s.attempt === null) return;
+  const controller = new AbortController();
+  let last = '\n';
+  for await (const item of readStepLog(api, view.job, view.number, s.id, {
+    follow: false,
+    signal: controller.signal,
+  })) {
+    if (item.type !== 'text') continue;
+    write(
+      options.json
+        ? `${JSON.stringify({ type: 'log', step: s.id, attempt: s.attempt, text: item.text })}\n`
+        : item.text,
+    );
+    last = item.text;
+  }
+  if (!options.json && options.header && !last.endsWith('\n')) write('\n');
+}
