@@ -40,7 +40,9 @@ export function createPresenceLoop(
     timer = undefined;
     if (stopped) return writing;
     writing = writing.then(async () => {
-      if (stopped) return;
+      // Not connected: the write could only fail (and say so every few seconds through a partition). The
+      // worker flushes presence when the session is back (a new session has lost the ephemeral node).
+      if (stopped || store.state !== 'connected') return;
       lastWrite = Date.now();
       try {
         await writePresence(store, snapshot());

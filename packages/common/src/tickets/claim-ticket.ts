@@ -20,6 +20,7 @@
 import type { CoordinationStore, OpResult } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
 import { zpaths } from '../keys.js';
+import { sessionBack } from './session-wait.js';
 import { decodeTicket, encodeTicket, type Ticket, type TicketData, type TicketRef } from './ticket.js';
 
 export interface WorkerIdentity {
@@ -122,16 +123,16 @@ async function claimAfterConnectionLoss(
   path: string,
   claimedAt: number,
 ): Promise<ClaimResult> {
+  // The multi was in flight in this session, or never sent (then nothing applied, and the look says so).
+  const sessionId = store.sessionId;
   for (;;) {
-    if (store.state !== 'connected') await store.ready();
-    const sessionId = store.sessionId;
+    // Once that session is over, so is any claim it made.
+    if (!(await sessionBack(store, sessionId))) return { outcome: 'taken' };
     try {
       const stat = await store.exists(path);
-      if (stat === null || stat.ephemeralOwner !== sessionId || store.sessionId !== sessionId) {
-        return { outcome: 'taken' };
-      }
-      // Ours: the ticket's version is the one our set made, unless the ticket changed since (then the
-      // finishing fence refuses, as it should). Read it to hold the right version.
+      if (stat === null || stat.ephemeralOwner !== sessionId) return { outcome: 'taken' };
+      // Ours: hold the ticket at the version our set made, unless it changed since (then the fence
+      // refuses the finish, as it should).
       const read = await store.get(ticket.path);
       return {
         outcome: 'claimed',

@@ -14,11 +14,13 @@
  * errors of the caller's ops propagate as they are (with `details.opIndex` counted in those ops).
  * A connection loss mid-commit leaves the outcome unknown: we wait for the session to come back and
  * look at our claim node — still there means the transaction did not apply (retry it), gone in the
- * same session means it did (only this transaction deletes it while the session lives).
+ * same session means it did (only this transaction deletes it while the session lives). When the
+ * session ends instead, the claim is lost at once (`sessionBack`), without waiting for a new session.
  */
 import type { CoordinationStore, Op, OpResult } from '../coordination-store.js';
 import { distciError, isDistciError } from '../errors.js';
 import type { Claim } from './claim-ticket.js';
+import { sessionBack } from './session-wait.js';
 import { encodeTicket, type Ticket, type TicketData } from './ticket.js';
 
 /** How many fenced ops precede the caller's ops in a finishing multi. */
@@ -36,9 +38,20 @@ function claimLost(claim: Claim, cause?: unknown) {
   );
 }
 
-/** Resolves when the store is connected again; rejects at close. */
-function whenConnected(store: CoordinationStore): Promise<void> {
-  return store.state === 'connected' ? Promise.resolve() : store.ready();
+/**
+ * After a finishing multi's answer was lost: true when it applied (our claim node is gone while our
+ * session lives on: only this transaction deletes it), false when it did not (the node is still there).
+ * Throws `DISTCI_CLAIM_LOST` as soon as the claim's session is over, whatever the multi did.
+ */
+async function appliedAfterLoss(store: CoordinationStore, claim: Claim, cause: unknown): Promise<boolean> {
+  for (;;) {
+    if (!(await sessionBack(store, claim.sessionId))) throw claimLost(claim, cause);
+    try {
+      return (await store.exists(claim.claimPath)) === null;
+    } catch (err) {
+      if (!isDistciError(err, 'DISTCI_CONNECTION_LOSS') && !isDistciError(err, 'DISTCI_SESSION_EXPIRED')) throw err;
+    }
+  }
 }
 
 async function fencedMulti(
@@ -48,16 +61,15 @@ async function fencedMulti(
   ops: readonly Op[],
 ): Promise<OpResult[]> {
   for (;;) {
-    if (store.sessionId !== claim.sessionId && store.state === 'connected') throw claimLost(claim);
+    // Another session (or none, after an expiry): the claim died with its own. Fail fast, without a write.
+    if (store.sessionId !== claim.sessionId) throw claimLost(claim);
     try {
       const results = await store.multi([...fence, ...ops]);
       return results.slice(FENCE_OPS);
     } catch (err) {
       if (isDistciError(err, 'DISTCI_CONNECTION_LOSS')) {
-        await whenConnected(store);
-        if (store.sessionId !== claim.sessionId) throw claimLost(claim, err);
-        if ((await store.exists(claim.claimPath)) !== null) continue; // did not apply: retry
-        return []; // applied before the connection dropped
+        if (await appliedAfterLoss(store, claim, err)) return []; // applied before the connection dropped
+        continue; // did not apply: retry
       }
       if (isDistciError(err, 'DISTCI_SESSION_EXPIRED')) throw claimLost(claim, err);
       const index = (err as { details?: { opIndex?: unknown } }).details?.opIndex;

@@ -128,7 +128,12 @@ export function spawnWorker(t: Test, options: WorkerProcessOptions): WorkerProce
         const fail = (why: string) => {
           waiters.delete(waiter);
           clearTimeout(timer);
-          reject(new Error(`worker ${id}: ${why} waiting for ${what}; stderr:\n${stderr.slice(-2000)}`));
+          const recent = lines.slice(-15).map(({ seenAt, ...l }) => JSON.stringify(l));
+          reject(
+            new Error(
+              `worker ${id}: ${why} waiting for ${what}; its last lines:\n${recent.join('\n')}\nstderr:\n${stderr.slice(-2000)}`,
+            ),
+          );
         };
         const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
         // A waiter that lost a race (waitForAny) must not keep the test process alive.
