@@ -2,6 +2,7 @@ export * from './backoff.js';
 export * from './claim-loop.js';
 export * from './control/index.js';
 export * from './presence-loop.js';
+export * from './start-worker.js';
 export * from './steps/index.js';
 export * from './ticket-handler.js';
 export * from './ticket-runner.js';

@@ -1,0 +1,55 @@
+/**
+ * Starts a worker of any kind on opened storage: the entry point shared by `distci worker <kind>`,
+ * `distci dev` and the tests. Each worker holds its own coordination session.
+ */
+import type { Storage, WorkerKind } from '@distci/common';
+import { createConfigCache } from './control/config-cache.js';
+import { createControlHandler } from './control/control-handler.js';
+import { copyArtifactsKind } from './kinds/copy-artifacts.js';
+import { execShellKind } from './kinds/exec-shell.js';
+import { gitCheckoutKind } from './kinds/git-checkout.js';
+import { publishArtifactsKind } from './kinds/publish-artifacts.js';
+import { createStepHandler, type StepKind } from './steps/step-handler.js';
+import type { TicketHandler } from './ticket-handler.js';
+import { createWorker, type Worker } from './worker.js';
+import type { WorkerEventListener } from './worker-events.js';
+import type { WorkerOptions } from './worker-options.js';
+
+export const STEP_KINDS: Record<Exclude<WorkerKind, 'control'>, StepKind> = {
+  'git-checkout': gitCheckoutKind,
+  'exec-shell': execShellKind,
+  'publish-artifacts': publishArtifactsKind,
+  'copy-artifacts': copyArtifactsKind,
+};
+
+export interface StartWorkerInput {
+  storage: Storage;
+  options: WorkerOptions;
+  onEvent?: WorkerEventListener;
+  /** Where step workspaces are made (default: the OS temp dir). */
+  workDir?: string;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after a drain) and its session is closed. */
+  done: Promise<void>;
+}
+
+export async function startWorker({ storage, options, onEvent, workDir }: StartWorkerInput): Promise<RunningWorker> {
+  const store = await storage.connect();
+  const configs = createConfigCache(storage.blob);
+  const handler: TicketHandler =
+    options.kind === 'control'
+      ? createControlHandler({ blob: storage.blob, configs })
+      : createStepHandler({
+          kind: STEP_KINDS[options.kind],
+          blob: storage.blob,
+          configs,
+          workerId: options.id,
+          workDir,
+        });
+  const worker = createWorker({ store, options, handler, onEvent });
+  const done = worker.run().finally(() => store.close());
+  return { worker, done };
+}
