@@ -1,0 +1,132 @@
+/**
+ * Which jobs a GitHub delivery builds, at which ref and commit.
+ *
+ * - `push` to `refs/heads/<branch>` (not a deletion, not a tag): every job whose repository URL is the
+ *   payload's repository (`repository-url.ts`), whose `triggers.github.events` lists `push`, and whose
+ *   `triggers.github.branches` globs match the branch (none = every branch). Built at `after`, ref =
+ *   the pushed ref.
+ * - `pull_request` opened / synchronize / reopened: jobs listing `pull_request`, with the branch
+ *   filter applied to the *base* branch (the branch the change would land on). Built at
+ *   `pull_request.head.sha`, ref = `refs/pull/<number>/head` — the ref that holds the head commit in
+ *   the base repository, also for a pull request from a fork, whose branch the base repository lacks.
+ * Globs: picomatch (`*` stays within one `/` segment, `**` crosses them, `release/*`), any glob matching
+ * is a match.
+ *
+ * Cost: every job config is read (the job listing by prefix, then one GET per job, 16 at a time). That is fine
+ * for hundreds of jobs; an index by repository (like the `after` index) is the next step beyond that.
+ */
+import { type BlobStore, blobKeys, isDistciError, loadJob, type StoredJob } from '@distci/common';
+import picomatch from 'picomatch';
+import { normaliseRepositoryUrl } from './repository-url.js';
+
+export type GithubEvent = 'push' | 'pull_request';
+
+/** What a delivery asks for, read from its payload. */
+export interface BuildRequest {
+  event: GithubEvent;
+  /** Every normalised form of the payload's repository URLs. */
+  repositories: Set<string>;
+  /** The branch the filter is applied to. */
+  branch: string;
+  ref: string;
+  commit: string;
+  sender: string | null;
+}
+
+export interface MatchedJob {
+  job: string;
+  config: { key: string; etag: string };
+}
+
+const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const PULL_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
+/** 16 config reads in flight: enough to hide the object store's latency without a socket per job. */
+const READ_CONCURRENCY = 16;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function repositoriesOf(payload: Obj): Set<string> {
+  const repo = obj(payload.repository);
+  const out = new Set<string>();
+  for (const field of ['clone_url', 'ssh_url', 'git_url', 'html_url', 'svn_url']) {
+    const url = str(repo?.[field]);
+    const normal = url ? normaliseRepositoryUrl(url) : null;
+    if (normal) out.add(normal);
+  }
+  return out;
+}
+
+/**
+ * The build request of a delivery, null when it asks for none (a branch deletion, a tag, a closed or
+ * labelled pull request), or a string saying why the payload is not what its event promises.
+ */
+export function buildRequestOf(event: string, payload: unknown): BuildRequest | null | string {
+  const p = obj(payload);
+  if (!p) return 'the payload is not a JSON object';
+  const sender = str(obj(p.sender)?.login);
+  const repositories = repositoriesOf(p);
+  if (repositories.size === 0) return 'the payload has no repository URL';
+  if (event === 'push') {
+    const ref = str(p.ref);
+    const after = str(p.after);
+    if (!ref || !after) return 'a push payload needs ref and after';
+    if (p.deleted === true || /^0+$/.test(after)) return null;
+    if (!ref.startsWith('refs/heads/')) return null;
+    if (!COMMIT.test(after)) return 'after is not a commit id';
+    return { event, repositories, branch: ref.slice('refs/heads/'.length), ref, commit: after, sender };
+  }
+  if (event === 'pull_request') {
+    const action = str(p.action);
+    const pr = obj(p.pull_request);
+    if (!action || !pr) return 'a pull_request payload needs action and pull_request';
+    if (!PULL_ACTIONS.has(action)) return null;
+    const number = pr.number ?? p.number;
+    const sha = str(obj(pr.head)?.sha);
+    const base = str(obj(pr.base)?.ref);
+    if (!Number.isSafeInteger(number) || !sha || !COMMIT.test(sha) || !base) {
+      return 'a pull_request payload needs number, head.sha and base.ref';
+    }
+    return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender };
+  }
+  return null;
+}
+
+/** Whether a job's config asks for builds of this request. */
+export function jobWants(stored: StoredJob, req: BuildRequest): boolean {
+  const github = stored.config.triggers?.github;
+  if (!github?.events?.includes(req.event)) return false;
+  const url = stored.config.repository?.url;
+  const normal = url ? normaliseRepositoryUrl(url) : null;
+  if (!normal || !req.repositories.has(normal)) return false;
+  const globs = github.branches ?? [];
+  return globs.length === 0 || picomatch.isMatch(req.branch, globs, { dot: true });
+}
+
+/** Every job that wants this request, with the config version it runs. */
+export async function matchJobs(blob: BlobStore, req: BuildRequest): Promise<MatchedJob[]> {
+  const names: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await blob.list({ prefix: blobKeys.jobsPrefix(), delimiter: '/', ...(cursor ? { cursor } : {}) });
+    names.push(...page.prefixes.map((p) => p.slice(blobKeys.jobsPrefix().length, -1)));
+    cursor = page.cursor;
+  } while (cursor);
+  const matched: MatchedJob[] = [];
+  let i = 0;
+  const worker = async () => {
+    while (i < names.length) {
+      const name = names[i++]!;
+      try {
+        const stored = await loadJob(blob, name);
+        if (jobWants(stored, req)) matched.push({ job: name, config: stored.version });
+      } catch (err) {
+        // A deleted job (its versions stay), or a name that is not a job's: not a match.
+        if (!isDistciError(err, 'DISTCI_JOB_NOT_FOUND') && !isDistciError(err, 'DISTCI_BAD_PATH')) throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, names.length) }, worker));
+  return matched.sort((a, b) => (a.job < b.job ? -1 : 1));
+}

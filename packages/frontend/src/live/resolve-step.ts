@@ -1,0 +1,69 @@
+/**
+ * A step of a build as the log routes need it: its view (status, committed or running attempt, log
+ * chunk count) and where its log is. A step copied into a retried build (`copiedFrom`) has its log in
+ * the build that ran it.
+ *
+ * A live build lists only the steps posted so far; a step of its plan that has not been posted yet is
+ * returned as `step: null` (it may still run), and an id that is not in the plan at all is
+ * DISTCI_STEP_NOT_FOUND — found from the build's immutable config snapshot, read only in that case.
+ */
+import {
+  type BlobStore,
+  type BuildState,
+  type BuildView,
+  type CoordinationStore,
+  decodeJson,
+  distciError,
+  isDistciError,
+  loadJobVersion,
+  planBuild,
+  readBuild,
+  type StepView,
+  zpaths,
+} from '@distci/common';
+
+export const TERMINAL_STEP: ReadonlySet<string> = new Set(['success', 'failure', 'skipped', 'cancelled']);
+
+export interface ResolvedStep {
+  view: BuildView;
+  step: StepView | null;
+  /** The build whose log keys hold this step's chunks. */
+  logBuild: number;
+}
+
+function notFound(job: string, number: number, step: string, ids: string[]) {
+  return distciError('DISTCI_STEP_NOT_FOUND', `build ${number} of '${job}' has no step '${step}'`, {
+    hint: `steps are: ${ids.join(', ') || '(none)'}`,
+    details: { job, build: number, step },
+  });
+}
+
+export async function resolveStep(
+  store: CoordinationStore,
+  blob: BlobStore,
+  job: string,
+  number: number,
+  step: string,
+): Promise<ResolvedStep> {
+  const view = await readBuild(store, blob, job, number);
+  const found = view.steps.find((s) => s.id === step) ?? null;
+  if (found) return { view, step: found, logBuild: found.copiedFrom ?? number };
+  if (!view.live)
+    throw notFound(
+      job,
+      number,
+      step,
+      view.steps.map((s) => s.id),
+    );
+  let state: BuildState;
+  try {
+    state = decodeJson<BuildState>((await store.get(zpaths.build(job, number))).data);
+  } catch (err) {
+    // Archived between the two reads: read it again, now from the record.
+    if (isDistciError(err, 'DISTCI_NO_NODE')) return resolveStep(store, blob, job, number, step);
+    throw err;
+  }
+  const ids = planBuild(await loadJobVersion(blob, state.config.key)).map((s) => s.id);
+  if (!ids.includes(step)) throw notFound(job, number, step, ids);
+  return { view, step: null, logBuild: number };
+}

@@ -1,0 +1,187 @@
+/**
+ * Builds: trigger (manual, with ref and params), list (newest first), read, cancel, retry a failed step.
+ *
+ * - Trigger runs the job's *current* config version (`loadJob(...).version`, an immutable snapshot):
+ *   editing the job later never changes this build. One coordination-store transaction
+ *   (`triggerBuild`): the build number and its control ticket appear together.
+ * - Listing never creates anything: a job that never had a build has no counter node, and the list is
+ *   empty (or 404 when the job does not exist either).
+ * - Cancel marks the build and posts a control ticket in one transaction (`cancelBuild`); 409 when the
+ *   build finished already.
+ * - Retry (`retryBuild`): a new build of the same config version, commit and params, in which only the
+ *   failed step and the steps needing it run again; the others are copied from the archived build.
+ */
+import {
+  cancelBuild,
+  distciError,
+  listBuilds,
+  loadJob,
+  readBuild,
+  retryBuild,
+  triggerBuild,
+  zpaths,
+} from '@distci/common';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { BuildListSchema, BuildViewSchema, TriggeredSchema } from '../schemas/build.js';
+import { BuildNumber, BuildParams, errors, JobParams, StepParams } from '../schemas/common.js';
+import { buildUrl } from '../urls.js';
+
+/** 4 KiB: params live in the build node, and no znode should hold more than a few KiB (invariant 6). */
+export const MAX_PARAMS_BYTES = 4096;
+
+const TriggerBody = Type.Object(
+  {
+    ref: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        pattern: '^[^\\s\\x00-\\x1f]+$',
+        description: 'branch, tag, ref or commit',
+      }),
+    ),
+    params: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 2048 }), {
+        maxProperties: 64,
+        description: 'build parameters (names like environment variables)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { store, blob } = fastify.storage;
+  const options = fastify.frontendOptions;
+
+  fastify.post(
+    '/api/v1/jobs/:job/builds',
+    {
+      bodyLimit: options.bodyLimits.other,
+      // The body is optional: no body at all means `{}`.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags: ['builds'],
+        summary: "Trigger a build of the job's current config",
+        params: JobParams,
+        body: Type.Optional(TriggerBody),
+        response: { 201: TriggeredSchema, ...errors(400, 401, 404, 413, 415, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { job } = request.params;
+      const body = request.body ?? {};
+      const params = body.params ?? {};
+      if (Buffer.byteLength(JSON.stringify(params)) > MAX_PARAMS_BYTES) {
+        throw distciError('DISTCI_BAD_REQUEST', `params are larger than ${MAX_PARAMS_BYTES} bytes`, {
+          hint: 'pass large inputs through the repository or artifacts, not build params',
+          details: { part: 'body', problems: [{ path: 'body/params', message: 'is too large' }] },
+        });
+      }
+      const stored = await loadJob(blob, job);
+      const number = await triggerBuild(store, {
+        job,
+        config: stored.version,
+        trigger: { type: 'manual', ...(request.caller ? { by: request.caller } : {}) },
+        ref: body.ref ?? stored.config.repository?.ref ?? null,
+        params,
+      });
+      fastify.metrics.buildsTriggered.inc({ trigger: 'manual' });
+      const url = buildUrl(options, job, number);
+      reply.code(201).header('location', url);
+      return { job, number, url };
+    },
+  );
+
+  fastify.get(
+    '/api/v1/jobs/:job/builds',
+    {
+      schema: {
+        tags: ['builds'],
+        summary: 'Builds of a job, newest first',
+        params: JobParams,
+        querystring: Type.Object({
+          before: Type.Optional(BuildNumber),
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        }),
+        response: { 200: BuildListSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { job } = request.params;
+      if ((await store.exists(zpaths.job(job))) === null) {
+        await loadJob(blob, job); // 404 when there is no such job; else it simply never had a build
+        return { builds: [], next: null };
+      }
+      return listBuilds(store, blob, job, request.query);
+    },
+  );
+
+  fastify.get(
+    '/api/v1/jobs/:job/builds/:n',
+    {
+      schema: {
+        tags: ['builds'],
+        summary: 'A build and its steps (live while it runs, archived after)',
+        params: BuildParams,
+        response: { 200: BuildViewSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => readBuild(store, blob, request.params.job, request.params.n),
+  );
+
+  fastify.post(
+    '/api/v1/jobs/:job/builds/:n/cancel',
+    {
+      bodyLimit: options.bodyLimits.other,
+      schema: {
+        tags: ['builds'],
+        summary: 'Cancel a running build: running steps are stopped, waiting ones dropped',
+        params: BuildParams,
+        response: {
+          202: Type.Object({ job: Type.String(), number: Type.Integer(), cancelled: Type.Boolean() }),
+          ...errors(400, 401, 404, 409, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { job, n } = request.params;
+      if (!(await cancelBuild(store, job, n, request.caller ?? undefined))) {
+        const build = await readBuild(store, blob, job, n); // 404 when it never existed
+        throw distciError('DISTCI_BUILD_FINISHED', `build ${n} of '${job}' finished already (${build.status})`, {
+          hint: 'nothing to cancel',
+          details: { job, build: n, status: build.status },
+        });
+      }
+      return reply.code(202).send({ job, number: n, cancelled: true });
+    },
+  );
+
+  fastify.post(
+    '/api/v1/jobs/:job/builds/:n/steps/:step/retry',
+    {
+      bodyLimit: options.bodyLimits.other,
+      schema: {
+        tags: ['builds'],
+        summary: 'Retry a failed step of a finished build: a new build re-runs it and the steps needing it',
+        params: StepParams,
+        response: { 201: TriggeredSchema, ...errors(400, 401, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { job, n, step } = request.params;
+      const number = await retryBuild(store, blob, {
+        job,
+        build: n,
+        step,
+        ...(request.caller ? { by: request.caller } : {}),
+      });
+      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
+      const url = buildUrl(options, job, number);
+      reply.code(201).header('location', url);
+      return { job, number, url };
+    },
+  );
+};
