@@ -117,10 +117,10 @@ t.test('the contract job: checkout, copy from lib, a 2×2-able matrix, publish; 
       ['publish', 'success'],
     ],
   );
-  const manifest = JSON.parse((await readBlob(c.blob, blobKeys.artifactManifest('web', 1))).toString('utf8')) as {
-    artifacts?: Array<{ path: string; sha256: string; size: number }>;
-  } & Array<{ path: string; sha256: string }>;
-  const entries = Array.isArray(manifest) ? manifest : (manifest.artifacts ?? []);
+  const manifest = JSON.parse(
+    (await readBlob(c.blob, blobKeys.artifactManifest('web', 1))).toString('utf8'),
+  ) as ArtifactManifest;
+  const entries = manifest.artifacts;
   t.same(
     entries.map((e) => e.path),
     ['dist/lib.txt', 'dist/web-clang.txt', 'dist/web-gcc.txt'],
