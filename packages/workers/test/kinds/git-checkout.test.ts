@@ -7,10 +7,23 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { type BlobStore, blobKeys } from '@distci/common';
+import {
+  type BlobStore,
+  blobKeys,
+  type Claim,
+  createEmbeddedStore,
+  decodeJson,
+  listAll,
+  type StepPayload,
+  type StepState,
+  saveJob,
+  triggerBuild,
+} from '@distci/common';
 import t, { type Test } from 'tap';
+import { createConfigCache } from '../../src/control/config-cache.js';
 import { createGitCheckoutKind, gitCacheDir } from '../../src/kinds/git-checkout.js';
 import { repositoryId } from '../../src/kinds/git-mirror.js';
+import { createStepHandler } from '../../src/steps/step-handler.js';
 import { restoreWorkspaces } from '../../src/steps/workspace.js';
 import { testDirectoryBlobStore, testS3BlobStore } from '../helpers/blob-stores.js';
 import { testRepo } from '../helpers/git-repo.js';
@@ -219,6 +232,60 @@ t.test('an aborted step stops git and reports failure, leaving the verdict to th
   t.match(await kind.run(step.ctx), { status: 'failure', workspace: 'unchanged' });
   t.equal(step.ctx.stopReason(), 'cancelled');
 });
+
+t.test(
+  'through the step handler: the step records the cache key as its workspace and archives nothing else',
+  async (t) => {
+    const repo = await testRepo(t);
+    const tip = await repo.commit('one', { 'a.txt': 'a\n' });
+    const blob = await testDirectoryBlobStore(t);
+    const store = await createEmbeddedStore();
+    t.teardown(() => store.close());
+    const stored = await saveJob(store, blob, job(repo.dir));
+    const handler = createStepHandler({
+      kind: createGitCheckoutKind({ cacheDir: await tempDir(t) }),
+      blob,
+      configs: createConfigCache(blob),
+      workerId: 'test-worker',
+    });
+    const states: StepState[] = [];
+    for (const attempt of [1, 2]) {
+      const build = await triggerBuild(store, {
+        job: 'web',
+        config: stored.version,
+        trigger: { type: 'manual' },
+        ref: null,
+      });
+      const payload: StepPayload = {
+        job: 'web',
+        build,
+        step: 'checkout',
+        index: 0,
+        config: stored.version,
+        ref: null,
+        commit: null,
+        workspaces: [],
+        matrix: null,
+        deadline: null,
+        upstream: null,
+      };
+      // Only what the step handler reads of a claim.
+      const claim = { ticket: { data: { payload, attempt } }, attempt } as unknown as Claim;
+      const outcome = await handler.run({ claim, store, signal: new AbortController().signal });
+      t.equal(outcome.status, 'complete');
+      const op = outcome.ops?.[0] as { data: Buffer } | undefined;
+      states.push(decodeJson<StepState>(op!.data));
+    }
+    const key = blobKeys.checkoutCache(repositoryId(repo.dir), tip);
+    t.match(states[0], { status: 'success', commit: tip, cacheHit: false, workspace: key });
+    t.match(states[1], { status: 'success', commit: tip, cacheHit: true, workspace: key });
+    const workspaces: string[] = [];
+    for await (const info of listAll(blob, { prefix: blobKeys.buildsPrefix('web') })) {
+      if (info.key.includes('/workspaces/')) workspaces.push(info.key);
+    }
+    t.same(workspaces, [], 'no attempt-scoped copy of the same archive');
+  },
+);
 
 t.test('the default git cache dir follows the environment', async (t) => {
   t.equal(gitCacheDir({ DISTCI_GIT_CACHE_DIR: '/x/cache', DISTCI_DATA_DIR: '/d' }), '/x/cache');
