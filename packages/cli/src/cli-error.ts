@@ -3,9 +3,9 @@
  * keep the server's stable `code` (`DISTCI_…`), printed before the message, so a script can match it.
  *
  * Exit codes: 1 a failed build or a failed request, 2 bad usage or options, 3 the API could not be
- * reached. `isDistciError`-style checks go by `code`, never by `instanceof`.
+ * reached. Errors are recognized by `code`, never by `instanceof`. This module imports nothing heavy:
+ * client commands load only what they use (`@distci/common` pulls in the ZooKeeper and S3 clients).
  */
-import { isDistciError } from '@distci/common';
 
 export const EXIT = { failure: 1, usage: 2, unreachable: 3 } as const;
 
@@ -36,10 +36,11 @@ export function describeError(err: unknown): { text: string; exitCode: number; c
   if (err instanceof CliError) {
     return { text: withDetails(err.code, err.message, err.details), exitCode: err.exitCode, code: err.code };
   }
-  if (isDistciError(err)) {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof Error && typeof code === 'string' && code.startsWith('DISTCI_')) {
     // A local distci error (a bad option, a locked data dir): its message already says what to do.
-    const exitCode = err.code === 'DISTCI_BAD_OPTION' ? EXIT.usage : EXIT.failure;
-    return { text: withDetails(err.code, err.message, err.details), exitCode, code: err.code };
+    const exitCode = code === 'DISTCI_BAD_OPTION' ? EXIT.usage : EXIT.failure;
+    return { text: withDetails(code, err.message, (err as { details?: unknown }).details), exitCode, code };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return { text: e.stack ?? e.message, exitCode: EXIT.failure, code: undefined };

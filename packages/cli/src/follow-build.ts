@@ -133,15 +133,21 @@ export async function followBuild(api: ApiClient, job: string, n: number, option
       printer.steps(view);
       for (const s of view.steps) {
         if (options.step && s.id !== options.step) continue;
-        const state = `${s.status}/${s.attempt}`;
-        if (shown.get(s.id) !== state) {
-          shown.set(s.id, state);
-          printer.change(s);
-        }
         // One log stream per step, from when it starts (it follows a new attempt by itself). A step that
         // never ran has no log; one copied from an earlier build (a retry) ran there.
-        if (s.attempt === null || s.copiedFrom || !(s.status === 'running' || STEP_FINAL.has(s.status))) continue;
-        if (!streams.has(s.id)) streams.set(s.id, pump(s.id));
+        const runs = s.attempt !== null && !s.copiedFrom && (s.status === 'running' || STEP_FINAL.has(s.status));
+        if (runs && !streams.has(s.id)) streams.set(s.id, pump(s.id));
+        const state = `${s.status}/${s.attempt}`;
+        if (shown.get(s.id) === state) continue;
+        shown.set(s.id, state);
+        // A step's end is told after the last of its log, so each log sits between its start and end.
+        const stream = streams.get(s.id);
+        if (STEP_FINAL.has(s.status) && stream)
+          streams.set(
+            s.id,
+            stream.then(() => printer.change(s)),
+          );
+        else printer.change(s);
       }
     }
     const all = Promise.all(streams.values());

@@ -1,0 +1,30 @@
+/**
+ * `distci worker <kind> [--labels a,b] [--concurrency N]`: one worker daemon of a cluster, on
+ * ZooKeeper + S3 (or the embedded store and a directory on one machine). SIGTERM drains: no new
+ * claims, in-flight tickets get the grace period to finish, the rest are released for other workers.
+ * The body is in `daemons/run-worker.ts`, loaded only when this command runs.
+ */
+import type { Command } from 'commander';
+import { addStorageOptions } from '../storage-flags.js';
+
+const KINDS = 'control | git-checkout | exec-shell | publish-artifacts | copy-artifacts';
+
+export function workerCommand(program: Command): void {
+  addStorageOptions(
+    program
+      .command('worker')
+      .summary('run one worker daemon (cluster)')
+      .description(
+        'Runs one worker of a kind. SIGTERM drains: in-flight tickets finish within the grace period, the\nrest are released to other workers at once.',
+      )
+      .argument('<kind>', KINDS)
+      .option('--labels <a,b>', 'labels an exec-shell worker advertises (env DISTCI_LABELS)')
+      .option('--concurrency <n>', 'tickets run at once (env DISTCI_CONCURRENCY; default 1)')
+      .option('--grace-ms <ms>', 'drain grace on SIGTERM (env DISTCI_GRACE_MS; default 30000)')
+      .option('--worker-id <id>', 'worker id (env DISTCI_WORKER_ID; default <host>-<pid>-<random>)')
+      .option('--json', 'log worker events as JSON lines'),
+  ).action(async (kind: string, opts: Record<string, string | boolean | undefined>) => {
+    const { runWorker } = await import('../daemons/run-worker.js');
+    await runWorker(kind, opts);
+  });
+}

@@ -1,0 +1,39 @@
+/** The body of `distci frontend` (loaded only when that command runs). */
+import { compileStorageOptions, openStorage } from '@distci/common';
+import { compileFrontendOptions, startFrontend } from '@distci/frontend';
+import { createEventLog } from '../event-log.js';
+import { onShutdown } from '../shutdown.js';
+import { storageFlags } from '../storage-flags.js';
+import { describeStorage } from './describe-storage.js';
+
+export async function runFrontend(opts: Record<string, string | undefined>): Promise<void> {
+  const log = createEventLog();
+  const options = compileFrontendOptions({
+    port: opts.port,
+    host: opts.host,
+    tokensFile: opts.tokensFile,
+    publicUrl: opts.publicUrl,
+    logLevel: opts.logLevel,
+  });
+  const storageOptions = compileStorageOptions(storageFlags(opts));
+  const storage = await openStorage(storageOptions);
+  let frontend: Awaited<ReturnType<typeof startFrontend>>;
+  try {
+    frontend = await startFrontend({ storage, options });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  if (options.tokenDigests.length === 0) {
+    log.info('no API tokens configured (DISTCI_TOKENS / DISTCI_TOKENS_FILE): every write will be refused');
+  }
+  log.info(`frontend ready at ${frontend.url}: ${describeStorage(storageOptions)}`);
+  await new Promise<void>((resolve) => {
+    onShutdown(async () => {
+      await frontend.close();
+      await storage.close();
+      log.info('stopped');
+      resolve();
+    }, log.info);
+  });
+}

@@ -1,0 +1,50 @@
+/** The body of `distci worker <kind>` (loaded only when that command runs). */
+import { join } from 'node:path';
+import { compileStorageOptions, openStorage, type WorkerKind } from '@distci/common';
+import { createEventLog } from '../event-log.js';
+import { onShutdown } from '../shutdown.js';
+import { startWorkers } from '../start-workers.js';
+import { storageFlags } from '../storage-flags.js';
+import { describeStorage } from './describe-storage.js';
+
+export async function runWorker(kind: string, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const log = createEventLog({ json: opts.json === true });
+  const storageOptions = compileStorageOptions(storageFlags(opts));
+  // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
+  if (typeof opts.dataDir === 'string') process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
+  const storage = await openStorage(storageOptions);
+  let set: Awaited<ReturnType<typeof startWorkers>>;
+  try {
+    set = await startWorkers(
+      storage,
+      [
+        {
+          // compileWorkerOptions refuses a name that is not a worker kind, listing the kinds.
+          kind: kind as WorkerKind,
+          labels: opts.labels as string | undefined,
+          concurrency: opts.concurrency as string | undefined,
+          graceMs: opts.graceMs as string | undefined,
+          workerId: opts.workerId as string | undefined,
+        },
+      ],
+      log,
+    );
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  log.info(`ready: ${describeStorage(storageOptions)}`);
+  let stopped = false;
+  const stop = async () => {
+    stopped = true;
+    await set.drain();
+    await storage.close();
+    log.info('stopped');
+  };
+  onShutdown(stop, log.info);
+  await set.done;
+  if (!stopped) {
+    await storage.close();
+    throw new Error(`the ${kind} worker stopped without being asked to; see the lines above`);
+  }
+}

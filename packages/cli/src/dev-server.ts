@@ -1,0 +1,95 @@
+/**
+ * Everything `distci dev` runs, in this process: the embedded coordination store and a directory as
+ * object store under the data dir (one embedded server, a session per component), the frontend, and
+ * one worker of every kind. State lives in the data dir, so it survives a restart: the embedded store
+ * replays its log (queued tickets and live builds are still there) and the token is reused.
+ *
+ * `stop()` drains the workers first (running steps finish or are released), then closes the frontend,
+ * then the storage: nothing is cut off mid-write.
+ */
+import { join } from 'node:path';
+import { compileStorageOptions, openStorage, type Storage, WORKER_KINDS } from '@distci/common';
+import { compileFrontendOptions, startFrontend } from '@distci/frontend';
+import type { EventLog } from './event-log.js';
+import { hostLabels, startWorkers, type WorkerSet } from './start-workers.js';
+import { loadOrCreateToken } from './token.js';
+
+export interface DevOptions {
+  readonly dataDir: string;
+  readonly port: number | string | undefined;
+  readonly host: string | undefined;
+  /** Labels the exec-shell worker has besides the host's platform and arch. */
+  readonly labels: readonly string[];
+  /** The frontend's request log level (default warn). */
+  readonly logLevel?: string;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly token: string;
+  readonly tokenCreated: boolean;
+  readonly storage: Storage;
+  readonly workers: WorkerSet;
+  /** Drains the workers, closes the frontend, closes the storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Only the variables that mean something on one machine: `dev` never talks to ZooKeeper or S3. */
+function devEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const { DISTCI_ZK: _zk, DISTCI_S3_ENDPOINT: _s3, ...rest } = env;
+  return rest;
+}
+
+export async function startDev(options: DevOptions, log: EventLog, env = process.env): Promise<DevServer> {
+  const storageOptions = compileStorageOptions({ dataDir: options.dataDir }, devEnv(env));
+  const { dataDir } = storageOptions;
+  // The git-checkout worker's mirrors live with the rest of the state (default: the OS temp dir).
+  process.env.DISTCI_GIT_CACHE_DIR ??= join(dataDir, 'git-cache');
+  const { token, created } = await loadOrCreateToken(dataDir);
+  const fo = compileFrontendOptions({ port: options.port, host: options.host, tokens: [token] }, env);
+  const storage = await openStorage(storageOptions);
+  let workers: WorkerSet | undefined;
+  let frontend: Awaited<ReturnType<typeof startFrontend>> | undefined;
+  try {
+    // Request logs of warnings and up only, on stderr: stdout is for the URL, the token, the demo's build.
+    frontend = await startFrontend({
+      storage,
+      options: fo,
+      logger: { level: options.logLevel ?? 'warn', stream: process.stderr },
+    });
+    workers = await startWorkers(
+      storage,
+      WORKER_KINDS.map((kind) => ({
+        kind,
+        labels: kind === 'exec-shell' ? [...hostLabels(), ...options.labels] : undefined,
+        // Enough for the samples' parallel steps on a laptop; exec-shell runs real processes.
+        concurrency: kind === 'exec-shell' ? 4 : 2,
+        workerId: `dev-${kind}-${process.pid}`,
+      })),
+      log,
+      env,
+    );
+  } catch (err) {
+    await frontend?.close().catch(() => {});
+    await storage.close().catch(() => {});
+    throw err;
+  }
+  const started = workers;
+  const server = frontend;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    token,
+    tokenCreated: created,
+    storage,
+    workers: started,
+    stop() {
+      stopping ??= (async () => {
+        await started.drain();
+        await server.close();
+        await storage.close();
+      })();
+      return stopping;
+    },
+  };
+}

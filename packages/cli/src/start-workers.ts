@@ -1,0 +1,51 @@
+/**
+ * Starts workers on opened storage (one session each) and stops them together: `distci dev` starts one
+ * of every kind, `distci worker <kind>` one. `drain()` stops claiming everywhere, lets in-flight
+ * tickets finish within each worker's grace, releases the rest, and resolves when every worker's
+ * session is closed.
+ */
+import { hostname } from 'node:os';
+import type { Storage, WorkerKind } from '@distci/common';
+import { compileWorkerOptions, type RunningWorker, startWorker, type WorkerFlags } from '@distci/workers';
+import type { EventLog } from './event-log.js';
+
+export interface WorkerSet {
+  readonly workers: RunningWorker[];
+  /** Resolves when every worker has stopped (after `drain`, or when one's session could not go on). */
+  readonly done: Promise<void>;
+  drain(): Promise<void>;
+}
+
+/** `linux`, `x64`: the labels of this host (Node's `process.platform` and `process.arch`). */
+export function hostLabels(): string[] {
+  return [process.platform, process.arch];
+}
+
+export async function startWorkers(
+  storage: Storage,
+  specs: Array<Omit<WorkerFlags, 'kind'> & { kind: WorkerKind }>,
+  log: EventLog,
+  env: Record<string, string | undefined> = process.env,
+): Promise<WorkerSet> {
+  const workers: RunningWorker[] = [];
+  try {
+    for (const spec of specs) {
+      const options = compileWorkerOptions(spec, env);
+      workers.push(await startWorker({ storage, options, onEvent: log.forWorker(options) }));
+      const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
+      log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}`);
+    }
+  } catch (err) {
+    await Promise.allSettled(workers.map((w) => w.worker.drain(0)));
+    throw err;
+  }
+  const done = Promise.all(workers.map((w) => w.done)).then(() => {});
+  return {
+    workers,
+    done,
+    async drain() {
+      await Promise.all(workers.map((w) => w.worker.drain()));
+      await done;
+    },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * `distci dev` as a real child process (free port, temp data dir) driven by the real `distci` client
+ * commands over a real socket: a followed build streams its log live and exits with the build's
+ * result; `--json` output parses; bad input and an unreachable API give errors that say what to do.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { repoRoot, runCli, spawnCli, startDev, tempDir } from './helpers/cli-process.js';
+
+t.test('distci dev serves the API; client commands push, trigger, follow and read builds', async (t) => {
+  const dataDir = await tempDir(t);
+  const dev = await startDev(t, dataDir);
+  const client = ['--url', dev.url, '--token', dev.token];
+
+  // The token is made once and kept, readable by its owner only.
+  const tokenFile = join(dataDir, 'token');
+  t.equal((await readFile(tokenFile, 'utf8')).trim(), dev.token);
+  t.equal((await stat(tokenFile)).mode & 0o777, 0o600, 'token file is 0600');
+
+  const push = await runCli(t, ['job', 'push', join(repoRoot, 'jobs', 'hello.json'), ...client]);
+  t.equal(push.code, 0, push.stderr);
+  t.match(push.stdout, /pushed hello/);
+
+  await t.test('build trigger --follow prints the log live and exits 0 on success', async (t) => {
+    const run = await runCli(t, ['build', 'trigger', 'hello', '--follow', ...client]);
+    t.equal(run.code, 0, run.stderr);
+    t.match(run.stdout, /greet\s+│ hello from \S+ \S+: build \d+ of hello/);
+    t.match(run.stdout, /✓ greet success/);
+    t.match(run.stdout, /hello #\d+ success/);
+  });
+
+  await t.test('the log arrives while the step still runs', async (t) => {
+    // The step prints a line, then blocks reading a FIFO that the test opens only once the client has
+    // printed that line: the build cannot end before the line was streamed.
+    const dir = await tempDir(t);
+    const fifo = join(dir, 'gate');
+    execFileSync('mkfifo', [fifo]);
+    const job = join(dir, 'live.json');
+    await writeFile(
+      job,
+      JSON.stringify({
+        name: 'live',
+        env: { GATE: fifo },
+        steps: [
+          { name: 'wait', type: 'exec-shell', run: 'echo before-gate\nread line < "$GATE"\necho "after-gate $line"' },
+        ],
+      }),
+    );
+    t.equal((await runCli(t, ['job', 'push', job, ...client])).code, 0);
+    const follow = spawnCli(t, ['build', 'trigger', 'live', '--follow', ...client]);
+    const t0 = Date.now();
+    await follow.waitFor(/wait\s+│ before-gate/, 'the first log line');
+    t.comment(`first log line after ${Date.now() - t0} ms`);
+    t.notMatch(follow.stdout(), /after-gate/, 'the step is still running');
+    await writeFile(fifo, 'opened\n');
+    const { code } = await follow.exited;
+    t.equal(code, 0, follow.stderr());
+    t.match(follow.stdout(), /wait\s+│ after-gate opened/);
+  });
+
+  await t.test('a failing build exits non-zero; its step says why', async (t) => {
+    const dir = await tempDir(t);
+    const job = join(dir, 'fails.json');
+    await writeFile(
+      job,
+      JSON.stringify({
+        name: 'fails',
+        steps: [{ name: 'boom', type: 'exec-shell', run: 'echo about to fail; exit 3' }],
+      }),
+    );
+    t.equal((await runCli(t, ['job', 'push', job, ...client])).code, 0);
+    const run = await runCli(t, ['build', 'trigger', 'fails', '--follow', ...client]);
+    t.equal(run.code, 1);
+    t.match(run.stdout, /boom\s+│ about to fail/);
+    t.match(run.stdout, /✗ boom failure/);
+  });
+
+  await t.test('--json output parses', async (t) => {
+    const list = await runCli(t, ['job', 'list', '--json', ...client]);
+    t.equal(list.code, 0, list.stderr);
+    t.ok(JSON.parse(list.stdout).jobs.some((j: { name: string }) => j.name === 'hello'));
+
+    const run = await runCli(t, ['build', 'trigger', 'hello', '--follow', '--json', ...client]);
+    t.equal(run.code, 0, run.stderr);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    t.equal(events[0].type, 'triggered');
+    t.ok(events.some((e) => e.type === 'log' && /hello from/.test(e.text)));
+    const end = events.at(-1);
+    t.equal(end.type, 'build');
+    t.equal(end.build.status, 'success');
+
+    const show = await runCli(t, ['build', 'show', 'hello', String(end.build.number), '--json', ...client]);
+    t.equal(JSON.parse(show.stdout).status, 'success');
+    const builds = await runCli(t, ['build', 'list', 'hello', '--json', ...client]);
+    t.ok(JSON.parse(builds.stdout).builds.length >= 2);
+    const logs = await runCli(t, ['build', 'logs', 'hello', String(end.build.number), '--step', 'greet', ...client]);
+    t.match(logs.stdout, /^hello from/);
+    const workers = await runCli(t, ['workers', '--json', ...client]);
+    const kinds = JSON.parse(workers.stdout).workers.map((w: { kind: string }) => w.kind);
+    t.same([...new Set(kinds)].sort(), [
+      'control',
+      'copy-artifacts',
+      'exec-shell',
+      'git-checkout',
+      'publish-artifacts',
+    ]);
+    const exec = JSON.parse(workers.stdout).workers.find((w: { kind: string }) => w.kind === 'exec-shell');
+    t.same(exec.labels, [process.arch, process.platform].sort(), 'exec-shell has the host os and arch');
+    const queue = await runCli(t, ['queue', '--json', ...client]);
+    t.ok(Array.isArray(JSON.parse(queue.stdout).queues));
+  });
+
+  await t.test('errors say what to do', async (t) => {
+    const missing = await runCli(t, ['build', 'trigger', 'no-such-job', ...client]);
+    t.equal(missing.code, 1);
+    t.match(missing.stderr, /DISTCI_JOB_NOT_FOUND: .*no-such-job/);
+
+    const dir = await tempDir(t);
+    const bad = join(dir, 'bad.json');
+    await writeFile(
+      bad,
+      JSON.stringify({ name: 'bad', steps: [{ name: 'x', type: 'exec-shell', needs: ['nope'], run: 'true' }] }),
+    );
+    const invalid = await runCli(t, ['job', 'push', bad, ...client]);
+    t.equal(invalid.code, 1);
+    t.match(invalid.stderr, /DISTCI_INVALID_JOB/);
+    t.match(invalid.stderr, /steps\[0\]\.needs: no step named 'nope'/);
+
+    const noToken = await runCli(t, ['build', 'trigger', 'hello', '--url', dev.url], { cwd: dir });
+    t.equal(noToken.code, 1);
+    t.match(noToken.stderr, /DISTCI_UNAUTHORIZED: .*--token or set DISTCI_TOKEN/);
+  });
+
+  // SIGTERM drains and exits cleanly.
+  dev.process.kill('SIGTERM');
+  const { code } = await dev.process.exited;
+  t.equal(code, 0, dev.process.stderr());
+});
+
+t.test('an unreachable API: the error names the URL and says to start distci dev', async (t) => {
+  const dir = await tempDir(t);
+  // A port nothing listens on: the one a just-closed server had.
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const run = await runCli(t, ['job', 'list', '--url', `http://127.0.0.1:${port}`], { cwd: dir });
+  t.equal(run.code, 3);
+  t.match(run.stderr, new RegExp(`cannot reach http://127.0.0.1:${port} .*is \`distci dev\` running\\?`));
+});
