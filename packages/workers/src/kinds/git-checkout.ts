@@ -188,7 +188,9 @@ export function createGitCheckoutKind(options: GitCheckoutOptions = {}): StepKin
         const archive = fetched === commit ? key : blobKeys.checkoutCache(id, fetched);
         const fetchedAt = ms();
         const size = await storeWorkspace(ctx.blob, ctx.dir, archive);
-        say(`checked out ${fetched} in ${fetchedAt} ms; archived ${size} bytes to ${archive} in ${ms() - fetchedAt} ms`);
+        say(
+          `checked out ${fetched} in ${fetchedAt} ms; archived ${size} bytes to ${archive} in ${ms() - fetchedAt} ms`,
+        );
         return { status: 'success', cacheHit: false, commit: fetched, workspace: 'changed', workspaceKey: archive };
       } catch (err) {
         if (ctx.signal.aborted) return { status: 'failure', workspace: 'unchanged' };
