@@ -10,6 +10,7 @@
  * | S3 endpoint | `--s3-endpoint` | `DISTCI_S3_ENDPOINT` | none: directory store |
  * | S3 bucket | `--s3-bucket` | `DISTCI_S3_BUCKET` | `distci` |
  * | S3 region | `--s3-region` | `DISTCI_S3_REGION` | `us-east-1` |
+ * | S3 key prefix (share a bucket) | `--s3-prefix` | `DISTCI_S3_PREFIX` | none |
  * | S3 access key | — | `AWS_ACCESS_KEY_ID` | none (SDK default chain) |
  * | S3 secret key | — | `AWS_SECRET_ACCESS_KEY` | none (SDK default chain) |
  * | data dir (embedded store, directory store) | `--data-dir` | `DISTCI_DATA_DIR` | `.distci` |
@@ -51,6 +52,7 @@ export interface StorageFlags {
   s3Endpoint?: string;
   s3Bucket?: string;
   s3Region?: string;
+  s3Prefix?: string;
   dataDir?: string;
 }
 
@@ -116,12 +118,23 @@ export function compileStorageOptions(
       region: flags.s3Region ?? env.DISTCI_S3_REGION ?? 'us-east-1',
       accessKeyId: env.AWS_ACCESS_KEY_ID,
       secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      prefix: '',
+      prefix: compilePrefix(flags.s3Prefix ?? env.DISTCI_S3_PREFIX ?? ''),
     };
   } else {
     blob = { type: 'directory', dir: resolve(dataDir, 'objects'), prefix: '' };
   }
   return deepFreeze({ dataDir, coordination, blob });
+}
+
+/** A key prefix: '' or relative path segments ending in '/' (added when missing). */
+function compilePrefix(raw: string): string {
+  if (raw === '') return '';
+  const prefix = raw.endsWith('/') ? raw : `${raw}/`;
+  const segments = prefix.slice(0, -1).split('/');
+  if (prefix.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..' || /[\\\0]/.test(s))) {
+    throw bad('DISTCI_S3_PREFIX', raw, 'use relative path segments such as "team-a/ci"');
+  }
+  return prefix;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -36,6 +36,8 @@ t.test('env names select ZooKeeper and S3; flags win over env', async (t) => {
   const f = compileStorageOptions({ zk: '127.0.0.1:2181', s3Bucket: 'other', sessionTimeout: 2000 }, env);
   t.same(f.coordination, { type: 'zookeeper', connect: '127.0.0.1:2181', chroot: '/distci', sessionTimeoutMs: 2000 });
   t.equal(f.blob.type === 's3' && f.blob.bucket, 'other');
+  const p = compileStorageOptions({ s3Prefix: 'team-a/ci' }, env);
+  t.equal(p.blob.prefix, 'team-a/ci/', 'a prefix gets its trailing slash');
 });
 
 t.test('bad values are refused with DISTCI_BAD_OPTION and a hint', async (t) => {
@@ -46,6 +48,7 @@ t.test('bad values are refused with DISTCI_BAD_OPTION and a hint', async (t) => 
     [{ DISTCI_S3_ENDPOINT: 'ftp://x' }, /http/],
     [{ DISTCI_S3_ENDPOINT: 'http://x', DISTCI_S3_BUCKET: 'A_B' }, /3-63/],
     [{ DISTCI_SESSION_TIMEOUT_MS: '10' }, /1000\.\.120000/],
+    [{ DISTCI_S3_ENDPOINT: 'http://x', DISTCI_S3_PREFIX: '../up' }, /relative path segments/],
   ];
   for (const [env, hint] of cases) {
     t.throws(() => compileStorageOptions({}, env), { code: 'DISTCI_BAD_OPTION', message: hint }, JSON.stringify(env));

@@ -25,6 +25,8 @@ import type { WorkerEvent } from '../../src/worker-events.js';
 import { compileWorkerOptions } from '../../src/worker-options.js';
 
 export interface TestCluster {
+  /** The environment a worker process needs to join this cluster (`fixtures/build-worker.ts`). */
+  env: Record<string, string>;
   storage: Storage;
   store: CoordinationStore;
   blob: BlobStore;
@@ -39,17 +41,17 @@ export interface TestCluster {
 
 export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind, number>>): Promise<TestCluster> {
   const { zk, s3 } = loadServices();
-  const compiled = compileStorageOptions(
-    {
-      zk: `${zk.connect}/${uniqueName('cluster')}`,
-      s3Endpoint: s3.endpoint,
-      s3Bucket: s3.bucket,
-      sessionTimeout: 4000,
-    },
-    { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, DISTCI_S3_REGION: s3.region },
-  );
-  const prefix = `${uniqueName('c')}/`;
-  const storage = await openStorage({ ...compiled, blob: { ...compiled.blob, prefix } });
+  const env = {
+    DISTCI_ZK: `${zk.connect}/${uniqueName('cluster')}`,
+    DISTCI_SESSION_TIMEOUT_MS: '4000',
+    DISTCI_S3_ENDPOINT: s3.endpoint,
+    DISTCI_S3_BUCKET: s3.bucket,
+    DISTCI_S3_REGION: s3.region,
+    DISTCI_S3_PREFIX: `${uniqueName('c')}/`,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+  const storage = await openStorage(compileStorageOptions({}, env));
   const store = await storage.connect();
   const events: WorkerEvent[] = [];
   const workers: RunningWorker[] = [];
@@ -62,6 +64,7 @@ export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind
     await storage.close();
   });
   const cluster: TestCluster = {
+    env,
     storage,
     store,
     blob: storage.blob,
