@@ -17,7 +17,8 @@
  * Failures (`StepRunResult.reason`):
  * | what | result |
  * |---|---|
- * | no such build / no successful build / not triggered by a build / nothing matches (unless `optional`) / a bad `into` or pattern / a destination that is a link to outside | `failure`, `exit-code` |
+ * | nothing to copy: no such build, no successful build yet, not triggered by a build (of `from.job`), nothing published or matching | `failure`, `exit-code`; with `optional: true`, `success` and a log line |
+| a bad `into` or pattern, a destination that is a link to outside or a directory | `failure`, `exit-code` |
  * | a manifest with a bad entry, a download whose sha256 or size differs from the manifest | `failure`, `infrastructure` (the store holds what distci did not write; retrying will not help) |
  * | the stores failing | thrown: the runtime retries the ticket |
  */
@@ -59,22 +60,24 @@ class CopyRefused extends Error {
   }
 }
 
-/** The source build's number, or a failure saying why there is none. */
-async function sourceBuild(ctx: StepContext, job: string, build: number | 'lastSuccessful' | 'triggering') {
+/** The source build's number, or why there is none. */
+async function sourceBuild(
+  ctx: StepContext,
+  job: string,
+  build: number | 'lastSuccessful' | 'triggering',
+): Promise<number | { none: string }> {
   if (typeof build === 'number') return build;
   if (build === 'triggering') {
     const upstream = ctx.payload.upstream;
     if (!upstream) {
-      return failure(
-        ctx,
-        `build ${ctx.payload.job}#${ctx.payload.build} was not triggered by another build, so it has no 'triggering' build to copy from`,
-      );
+      return {
+        none: `build ${ctx.payload.job}#${ctx.payload.build} was not triggered by another build, so it has no 'triggering' build to copy from`,
+      };
     }
     if (upstream.job !== job) {
-      return failure(
-        ctx,
-        `build ${ctx.payload.job}#${ctx.payload.build} was triggered by ${upstream.job}#${upstream.build}, not by job '${job}'`,
-      );
+      return {
+        none: `build ${ctx.payload.job}#${ctx.payload.build} was triggered by ${upstream.job}#${upstream.build}, not by job '${job}'`,
+      };
     }
     return upstream.build;
   }
@@ -86,7 +89,7 @@ async function sourceBuild(ctx: StepContext, job: string, build: number | 'lastS
   } catch (err) {
     if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
   }
-  if (node?.lastSuccessful == null) return failure(ctx, `job '${job}' has no successful build yet`);
+  if (node?.lastSuccessful == null) return { none: `job '${job}' has no successful build yet` };
   return node.lastSuccessful;
 }
 
@@ -157,12 +160,19 @@ export const copyArtifactsKind: StepKind = {
       }
     }
 
+    // `optional` covers every "nothing to copy" (no such build, none successful yet, not triggered by a
+    // build, nothing published or matching); refusals (bad manifest, corrupt file, link to outside) fail.
+    const nothing = (message: string): StepRunResult => {
+      if (!optional) return failure(ctx, `${message} (set "optional": true to allow that)`);
+      say(`${message}; optional, so nothing is copied`);
+      return { status: 'success', workspace: 'unchanged' };
+    };
     const wanted = from.build ?? 'lastSuccessful';
     const number = await sourceBuild(ctx, from.job, wanted);
-    if (typeof number !== 'number') return number;
+    if (typeof number !== 'number') return nothing(number.none);
     const source = `${from.job}#${number}`;
     if (!(await ctx.blob.head(blobKeys.build(from.job, number)))) {
-      return failure(ctx, `job '${from.job}' has no finished build ${number}`);
+      return nothing(`job '${from.job}' has no finished build ${number}`);
     }
     let manifest: Awaited<ReturnType<typeof readManifest>>;
     try {
@@ -174,10 +184,9 @@ export const copyArtifactsKind: StepKind = {
     const matches = pathMatcher(paths);
     const entries = (manifest?.artifacts ?? []).filter((e) => matches(e.path));
     if (entries.length === 0) {
-      const message = `no artifact of ${source} (${wanted}) matches ${JSON.stringify(paths)}${manifest ? '' : ': it published none'}`;
-      if (!optional) return failure(ctx, `${message} (set "optional": true to allow that)`);
-      say(`${message}; optional, so nothing is copied`);
-      return { status: 'success', workspace: 'unchanged' };
+      return nothing(
+        `no artifact of ${source} (${wanted}) matches ${JSON.stringify(paths)}${manifest ? '' : ': it published none'}`,
+      );
     }
     say(`copying ${entries.length} artifact(s) of ${source} (${wanted}) into ${into === '.' ? 'the workspace' : into}`);
     try {
