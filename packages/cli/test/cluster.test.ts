@@ -46,7 +46,9 @@ t.test('frontend + one worker of each kind, as processes on ZooKeeper and RGW, b
       env: { ...env, DISTCI_GIT_CACHE_DIR: join(dir, `git-cache-${kind}`) },
     }),
   );
-  const [, url] = await frontend.waitFor(/frontend ready at (http:\/\/\S+)/, 'the frontend', { stream: 'stderr' });
+  const [, url] = await frontend.waitFor(/frontend ready at (http:\/\/[\d.]+:\d+)/, 'the frontend', {
+    stream: 'stderr',
+  });
   await Promise.all(
     workers.map((w, i) => w.waitFor(/ready: coordination zookeeper/, `worker ${KINDS[i]}`, { stream: 'stderr' })),
   );
@@ -56,10 +58,13 @@ t.test('frontend + one worker of each kind, as processes on ZooKeeper and RGW, b
   await writeFile(join(dir, 'pipeline.json'), JSON.stringify(config));
   const api = ['--url', url!, '--token', token];
   const push = await runCli(t, ['job', 'push', join(dir, 'pipeline.json'), ...api]);
-  t.equal(push.code, 0, push.stderr);
+  t.equal(push.code, 0, 'job push', { stderr: push.stderr });
 
   const run = await runCli(t, ['build', 'trigger', 'pipeline', '--follow', ...api]);
-  t.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  t.equal(run.code, 0, 'build trigger --follow exits 0: the build succeeded', {
+    stdout: run.stdout,
+    stderr: run.stderr,
+  });
   for (const step of [
     'checkout',
     'lint',

@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { readJobFile } from '../src/commands/job.js';
+import { createDemoRepos, withDemoRepository } from '../src/demo/demo-repos.js';
 import { repoRoot, runCli, spawnCli, startDev, tempDir } from './helpers/cli-process.js';
 
 t.test('distci dev serves the API; client commands push, trigger, follow and read builds', async (t) => {
@@ -20,12 +22,12 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
   t.equal((await stat(tokenFile)).mode & 0o777, 0o600, 'token file is 0600');
 
   const push = await runCli(t, ['job', 'push', join(repoRoot, 'jobs', 'hello.json'), ...client]);
-  t.equal(push.code, 0, push.stderr);
+  t.equal(push.code, 0, 'job push', { stderr: push.stderr });
   t.match(push.stdout, /pushed hello/);
 
   await t.test('build trigger --follow prints the log live and exits 0 on success', async (t) => {
     const run = await runCli(t, ['build', 'trigger', 'hello', '--follow', ...client]);
-    t.equal(run.code, 0, run.stderr);
+    t.equal(run.code, 0, 'exit code 0', { stdout: run.stdout, stderr: run.stderr });
     t.match(run.stdout, /greet\s+│ hello from \S+ \S+: build \d+ of hello/);
     t.match(run.stdout, /✓ greet success/);
     t.match(run.stdout, /hello #\d+ success/);
@@ -56,8 +58,28 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
     t.notMatch(follow.stdout(), /after-gate/, 'the step is still running');
     await writeFile(fifo, 'opened\n');
     const { code } = await follow.exited;
-    t.equal(code, 0, follow.stderr());
+    t.equal(code, 0, 'exit code 0', { stdout: follow.stdout(), stderr: follow.stderr() });
     t.match(follow.stdout(), /wait\s+│ after-gate opened/);
+  });
+
+  await t.test("the chained samples: a lib build triggers app, which copies that build's artifacts", async (t) => {
+    const dir = await tempDir(t);
+    const repos = await createDemoRepos(join(repoRoot, 'jobs', 'repos'), join(dir, 'repos'));
+    for (const name of ['lib', 'app']) {
+      const config = withDemoRepository(await readJobFile(join(repoRoot, 'jobs', `${name}.json`)), repos);
+      await writeFile(join(dir, `${name}.json`), JSON.stringify(config));
+    }
+    const push = await runCli(t, ['job', 'push', join(dir, 'lib.json'), join(dir, 'app.json'), ...client]);
+    t.equal(push.code, 0, 'job push', { stderr: push.stderr });
+    const lib = await runCli(t, ['build', 'trigger', 'lib', '--follow', ...client]);
+    t.equal(lib.code, 0, 'lib succeeds', { stdout: lib.stdout, stderr: lib.stderr });
+    const libBuild = /lib #(\d+) success/.exec(lib.stdout)![1];
+    // app #1 was triggered in the transaction that ended the lib build: it exists by now.
+    const app = await runCli(t, ['build', 'logs', 'app', '1', '--follow', ...client]);
+    t.equal(app.code, 0, 'app succeeds', { stdout: app.stdout, stderr: app.stderr });
+    t.match(app.stdout, new RegExp(`run\\s+│ hello, app \\(lib build ${libBuild}\\)`));
+    const show = JSON.parse((await runCli(t, ['build', 'show', 'app', '1', '--json', ...client])).stdout);
+    t.match(show.trigger, { type: 'after', job: 'lib', build: Number(libBuild) });
   });
 
   await t.test('a failing build exits non-zero; its step says why', async (t) => {
@@ -79,11 +101,11 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
 
   await t.test('--json output parses', async (t) => {
     const list = await runCli(t, ['job', 'list', '--json', ...client]);
-    t.equal(list.code, 0, list.stderr);
+    t.equal(list.code, 0, 'job list', { stderr: list.stderr });
     t.ok(JSON.parse(list.stdout).jobs.some((j: { name: string }) => j.name === 'hello'));
 
     const run = await runCli(t, ['build', 'trigger', 'hello', '--follow', '--json', ...client]);
-    t.equal(run.code, 0, run.stderr);
+    t.equal(run.code, 0, 'exit code 0', { stdout: run.stdout, stderr: run.stderr });
     const events = run.stdout
       .trim()
       .split('\n')
@@ -139,7 +161,7 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
   // SIGTERM drains and exits cleanly.
   dev.process.kill('SIGTERM');
   const { code } = await dev.process.exited;
-  t.equal(code, 0, dev.process.stderr());
+  t.equal(code, 0, 'distci dev drains and exits 0 on SIGTERM', { stderr: dev.process.stderr() });
 });
 
 t.test('an unreachable API: the error names the URL and says to start distci dev', async (t) => {

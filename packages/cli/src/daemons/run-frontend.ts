@@ -27,7 +27,7 @@ export async function runFrontend(opts: Record<string, string | undefined>): Pro
   if (options.tokenDigests.length === 0) {
     log.info('no API tokens configured (DISTCI_TOKENS / DISTCI_TOKENS_FILE): every write will be refused');
   }
-  log.info(`frontend ready at ${frontend.url}: ${describeStorage(storageOptions)}`);
+  log.info(`frontend ready at ${frontend.url} (${describeStorage(storageOptions)})`);
   await new Promise<void>((resolve) => {
     onShutdown(async () => {
       await frontend.close();
