@@ -174,7 +174,7 @@ export function createGitCheckoutKind(options: GitCheckoutOptions = {}): StepKin
           async (mirror) => {
             const got = await fetchIntoMirror(
               mirror,
-              fullRef === undefined ? { url, commit: wanted } : { url, ref: fullRef },
+              { url, commit: wanted, ...(fullRef === undefined ? {} : { ref: fullRef }) },
               ctx.signal,
             );
             if (got !== null) await populate(ctx.dir, mirror, got, url, ctx.signal);

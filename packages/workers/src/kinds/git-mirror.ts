@@ -90,9 +90,9 @@ export function describeGitError(err: unknown): GitFailure {
 
 export interface MirrorTarget {
   url: string;
-  /** A full ref name from `ls-remote` (`refs/heads/main`, `refs/tags/v1`, `HEAD`)… */
+  /** A full ref name from `ls-remote` (`refs/heads/main`, `refs/tags/v1`, `HEAD`): fetched when given… */
   ref?: string;
-  /** …or an exact commit id. */
+  /** …else this exact commit id. Either way, a commit the mirror already has is not fetched again. */
   commit?: string;
 }
 
@@ -174,7 +174,15 @@ export async function fetchIntoMirror(
 ): Promise<string | null> {
   const git = gitIn(mirror, signal);
   const { url } = target;
-  if (target.commit) {
+  const has = (commit: string) =>
+    git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
+      () => true,
+      () => false,
+    );
+  // Another build of the same commit (its object-store cache entry evicted, or a branch build and a
+  // webhook build of one commit) needs no network at all.
+  if (target.commit && (await has(target.commit))) return target.commit;
+  if (target.commit && !target.ref) {
     const commit = target.commit;
     try {
       await git.raw(['fetch', '--quiet', '--no-tags', '--depth', '1', '--', url, `+${commit}:refs/distci/commit`]);
@@ -191,11 +199,7 @@ export async function fetchIntoMirror(
         '+refs/tags/*:refs/tags/*',
       ]);
     }
-    const found = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
-      () => true,
-      () => false,
-    );
-    return found ? commit : null;
+    return (await has(commit)) ? commit : null;
   }
   const ref = target.ref ?? 'HEAD';
   // HEAD and refs outside heads/tags land under refs/distci/, never over the mirror's own HEAD.

@@ -3,7 +3,7 @@
  * local paths and file:// URLs, on the directory blob store and once on the real Ceph RGW.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -147,6 +147,14 @@ t.test('the git cache makes the next fetch incremental, and a broken mirror is r
   const healed = await checkout(t, kind, { job: job(repo.dir), blob, build: 3 });
   t.match(healed.result, { status: 'success', commit: third });
   t.match(healed.log, /git cache .* was unusable .*shallow\.lock.*; rebuilt it/);
+
+  // The object-store entry is gone (retention) and the remote is unreachable: a commit the mirror holds
+  // is checked out from the mirror alone.
+  await blob.delete(healed.result.workspaceKey!);
+  await rename(repo.dir, `${repo.dir}-away`);
+  t.teardown(() => rm(`${repo.dir}-away`, { recursive: true, force: true }));
+  const offline = await checkout(t, kind, { job: job(repo.dir), blob, build: 4, payload: { commit: third } });
+  t.match(offline.result, { status: 'success', commit: third, cacheHit: false });
 });
 
 t.test('tags, a step-level ref and the repository ref choose what is checked out', async (t) => {
