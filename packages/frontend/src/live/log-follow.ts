@@ -20,9 +20,12 @@
  * nothing is sent twice: event ids are chunk numbers, and `Last-Event-ID: k` resumes at chunk k+1.
  *
  * Attempts: without `?attempt=`, the stream follows the step's current attempt (the running claim's,
- * then the committed one). If that attempt is superseded (its worker was lost and another attempt ran),
- * an `attempt` event announces the new one and chunks start again from 0 with ids from 0; a client
- * that must resume across such a switch pins the attempt (`?attempt=`), which the `attempt` event names.
+ * then the committed one), announced by an `attempt` event before its first chunk. If that attempt is
+ * superseded (its worker was lost and another attempt ran), another `attempt` event announces the new
+ * one with an empty `id:` — which resets the client's last event id, so a reconnect starts the new
+ * attempt from chunk 0 — and its chunks follow from id 0. One window remains: a client that drops
+ * *before* it sees the switch resumes by chunk number in the new attempt; a client that must never
+ * mix attempts pins one with `?attempt=` (the `attempt` event names it).
  *
  * Encoding (`encodeChunk`): each chunk is one event whose `data` is JSON — the chunk's text as a JSON
  * string when it is valid UTF-8 (the log writer cuts chunks on character boundaries, so practically
@@ -133,8 +136,11 @@ export async function followLog(input: FollowLogInput): Promise<void> {
           attempt = current.attempt;
         }
         if (attempt !== null && announced !== attempt) {
+          // A switch resets the client's last event id (an empty `id:`): the ids it saw were another
+          // attempt's, and a reconnect must start the new one from chunk 0, not after them.
+          const data = JSON.stringify({ step, attempt, build: resolved.logBuild });
+          await stream.send({ ...(announced !== null ? { id: '' } : {}), event: 'attempt', data });
           announced = attempt;
-          await stream.send({ event: 'attempt', data: JSON.stringify({ step, attempt, build: resolved.logBuild }) });
         }
         const finished = !resolved.view.live || (current !== null && TERMINAL_STEP.has(current.status));
         if (attempt !== null) {
