@@ -8,6 +8,11 @@ import { pc } from './output.js';
 import { createProgram } from './program.js';
 
 export async function runMain(argv: string[]): Promise<void> {
+  // `distci build logs … | head`: a reader that went away is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = createProgram().exitOverride();
   try {
     await program.parseAsync(argv);

@@ -15,7 +15,7 @@ export function devCommand(program: Command): void {
       'Runs a frontend and one worker of every kind in one process, on an embedded coordination store and a\n' +
         'directory as object store under the data dir. State survives a restart. Nothing to install.',
     )
-    .option('--port <port>', 'HTTP port; 0 picks a free one (env DISTCI_PORT; default 8080)')
+    .option('--port <port>', 'HTTP port; 0 picks a free one (env DISTCI_PORT; default 8080, with --demo a free one)')
     .option('--host <host>', 'address to listen on (env DISTCI_HOST; default 127.0.0.1)')
     .option('--data-dir <dir>', 'where state lives (env DISTCI_DATA_DIR; default .distci)')
     .option('--labels <a,b>', `labels for the exec-shell worker besides ${process.platform},${process.arch}`)

@@ -24,7 +24,8 @@ export async function runDev(opts: DevFlags): Promise<void> {
   const dev = await startDev(
     {
       dataDir,
-      port: opts.port,
+      // The demo is self-contained: a free port unless told, so a busy 8080 cannot fail it.
+      port: opts.port ?? (opts.demo && !process.env.DISTCI_PORT ? 0 : undefined),
       host: opts.host,
       labels: (opts.labels ?? '').split(',').filter(Boolean),
       logLevel: opts.logLevel,
