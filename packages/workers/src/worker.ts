@@ -78,10 +78,14 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
   const presence = createPresenceLoop(store, snapshot, (message) => report('error', { message }));
 
   const abandonAll = (why: string) => {
+    let abandoned = 0;
     for (const r of running.values()) {
-      if (!r.controller.signal.aborted) r.controller.abort('session-lost' satisfies AbortReason);
+      if (r.controller.signal.aborted) continue;
+      r.controller.abort('session-lost' satisfies AbortReason);
+      abandoned++;
     }
-    if (running.size > 0) report('session-lost', { message: why });
+    // Once per lost session: `expired` and the next session's `connected` both get here.
+    if (abandoned > 0) report('session-lost', { message: `${why}: ${abandoned} attempt(s) abandoned` });
   };
 
   const offState = store.onState((state, sessionId) => {

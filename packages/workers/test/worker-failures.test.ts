@@ -68,9 +68,9 @@ t.test('SIGSTOP past the session timeout: attempt 2 completes, the stopped worke
   const zk = testChroot(t);
   const store = await zk.open();
   const workers = await spawnWorkers(t, 2, { connect: zk.connect, chroot: zk.chroot, sessionMs: SESSION_MS });
-  // Attempt 1 sleeps less than it stays stopped: its handler finishes the moment it runs again, and the
-  // runner tries to record its result with a claim the server has expired.
-  const ticket = await postOne(store, { sleepMsByAttempt: { 1: SESSION_MS, 2: 10 } });
+  // Attempt 1 holds until SIGUSR2, which is sent while the process is stopped: its handler finishes the
+  // moment it runs again, and the runner tries to record its result with a claim the server has expired.
+  const ticket = await postOne(store, { holdByAttempt: { 1: true } });
   const [stopped, [other]] = await holderOf(workers, ticket);
 
   const stoppedAt = Date.now();
@@ -81,6 +81,7 @@ t.test('SIGSTOP past the session timeout: attempt 2 completes, the stopped worke
   await other!.waitFor(isEvent('completed', ticket, 2), 'attempt 2 completed');
 
   const continuedAt = Date.now();
+  stopped.kill('SIGUSR2');
   stopped.kill('SIGCONT');
   const end = await stopped.waitFor(
     (l) => (l.type === 'fenced' || l.type === 'abandoned' || l.type === 'completed') && l.ticket === ticket,

@@ -29,9 +29,9 @@ t.test(
 
     const cut = spawnWorker(t, { connect: `127.0.0.1:${proxy.port}`, chroot: zk.chroot, sessionMs: SESSION_MS });
     const ready = await cut.waitFor((l) => l.fixture === 'ready', 'ready', 60_000);
-    // Attempt 1 finishes during the partition (after the pause, before the session can come back), so the
-    // runner really tries to record it; attempt 2 is quick.
-    const [ref] = await postTickets(store, [{ kind: 'exec-shell', payload: { sleepMsByAttempt: { 1: 2500, 2: 10 } } }]);
+    // Attempt 1 holds until the test lets it finish, during the partition (after the pause, before the
+    // session can come back), so the runner really tries to record it; attempt 2 is quick.
+    const [ref] = await postTickets(store, [{ kind: 'exec-shell', payload: { holdByAttempt: { 1: true } } }]);
     const ticket = `exec-shell/${ref!.id}`;
     await cut.waitFor(isEvent('claimed', ticket, 1), 'attempt 1');
     const [other] = await spawnWorkers(t, 1, { connect: zk.connect, chroot: zk.chroot, sessionMs: SESSION_MS });
@@ -42,6 +42,8 @@ t.test(
     const detectMs = paused.at - frozenAt;
     t.comment(`partition detected (paused) ${detectMs} ms after the freeze (session ${SESSION_MS} ms)`);
     t.ok(detectMs <= (SESSION_MS * 2) / 3 + DETECT_SLACK_MS, `paused within 2/3 of the session timeout + slack`);
+    cut.kill('SIGUSR2');
+    await cut.waitFor((l) => l.fixture === 'handler-done' && l.ticket === ticket, 'attempt 1 to finish its work');
 
     const resumed = await other!.waitFor(isEvent('claimed', ticket, 2), 'attempt 2', SESSION_MS + 10_000);
     t.comment(`the other worker resumed the ticket ${resumed.at - frozenAt} ms after the freeze`);
