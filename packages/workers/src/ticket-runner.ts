@@ -11,6 +11,7 @@
  * | returned an outcome                      | complete / fail with its ops and successors       |
  * | any end after the signal said `drain`    | release (not counted as lost): others take it now |
  * | any end after the signal said `session-lost` | abandon                                        |
+ * | returned, but its ops conflict (NodeExists, BadVersion, NoNode) | release, not counted as lost |
  * | threw                                    | release counted as lost; at `maxAttempts` fail it with the handler's `exhausted` outcome |
  */
 import {
@@ -39,63 +40,63 @@ async function opsOf(store: CoordinationStore, outcome: Outcome): Promise<Op[]> 
   return [...(outcome.ops ?? []), ...successors];
 }
 
-export async function runTicket({ store, claim, handler, controller, report }: RunTicketInput): Promise<void> {
-  let outcome: Outcome | undefined;
-  let failure: Error | undefined;
-  let ended = false;
+/** Another worker changed the same nodes first (e.g. two control workers advancing one build). */
+const CONFLICTS = ['DISTCI_NODE_EXISTS', 'DISTCI_BAD_VERSION', 'DISTCI_NO_NODE'] as const;
+
+export async function runTicket(input: RunTicketInput): Promise<void> {
+  const { claim, report } = input;
   try {
-    try {
-      outcome = await handler.run({ claim, store, signal: controller.signal });
-    } catch (err) {
-      failure = coerceError(err);
-    }
-    const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
-    if (reason === 'session-lost') {
-      ended = true;
-      report('abandoned', 'the session was lost; another worker resumes the ticket');
-      return;
-    }
-    if (reason === 'drain') {
-      await releaseTicket(store, claim);
-      ended = true;
-      report('released', 'drained');
-      return;
-    }
-    if (outcome) {
-      try {
-        await finishTicket(store, claim, await opsOf(store, outcome));
-        ended = true;
-        report(outcome.status === 'complete' ? 'completed' : 'failed');
-        return;
-      } catch (err) {
-        if (isDistciError(err, 'DISTCI_CLAIM_LOST')) throw err;
-        // The outcome's own ops were refused (a bug in the handler): count the attempt as lost.
-        failure = coerceError(err);
-      }
-    }
-    const lostNow = claim.ticket.data.lost + 1;
-    if (lostNow >= claim.ticket.data.maxAttempts) {
-      const exhausted: Outcome = (await handler.exhausted?.(claim.ticket)) ?? { status: 'fail' };
-      await finishTicket(store, claim, await opsOf(store, exhausted));
-      ended = true;
-      report('exhausted', failure?.message);
-    } else {
-      await releaseTicket(store, claim, { lost: true });
-      ended = true;
-      report('released', `handler failed: ${failure?.message}`);
-    }
+    const [type, message] = await endTicket(input);
+    report(type, message);
   } catch (err) {
     if (isDistciError(err, 'DISTCI_CLAIM_LOST')) {
-      ended = true;
       report('fenced', coerceError(err).message);
-      return;
-    }
-    report('error', coerceError(err).message);
-  } finally {
-    if (!ended) {
-      // Finishing failed for a reason other than fencing (the store is failing). The claim lives on
-      // with this session; the next sweep sees the ticket still claimed by us. Say so loudly.
-      report('error', `ticket not finished: claim ${claim.claimPath} is held until this session ends`);
+    } else {
+      // Finishing failed for a reason other than fencing (the store is failing): the claim lives on
+      // with this session and the ticket stays claimed until the session ends. Say so loudly.
+      report(
+        'error',
+        `ticket not finished (${coerceError(err).message}); ${claim.claimPath} is held until this session ends`,
+      );
     }
   }
+}
+
+/** Ends the ticket one way; returns the event to report. Throws when the store refuses to end it. */
+async function endTicket({ store, claim, handler, controller }: RunTicketInput): Promise<[WorkerEventType, string?]> {
+  let outcome: Outcome | undefined;
+  let failure: Error | undefined;
+  try {
+    outcome = await handler.run({ claim, store, signal: controller.signal });
+  } catch (err) {
+    failure = coerceError(err);
+  }
+  const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
+  if (reason === 'session-lost') return ['abandoned', 'the session was lost; another worker resumes the ticket'];
+  if (reason === 'drain') {
+    await releaseTicket(store, claim);
+    return ['released', 'drained'];
+  }
+  if (outcome) {
+    try {
+      await finishTicket(store, claim, await opsOf(store, outcome));
+      return [outcome.status === 'complete' ? 'completed' : 'failed'];
+    } catch (err) {
+      if (isDistciError(err, 'DISTCI_CLAIM_LOST')) throw err;
+      if (CONFLICTS.some((code) => isDistciError(err, code))) {
+        // Not a crash: someone changed the same nodes first. Give the ticket back as it was; the next
+        // attempt sees the new state (e.g. the step already posted) and decides again.
+        await releaseTicket(store, claim);
+        return ['released', `conflict: ${coerceError(err).message}`];
+      }
+      failure = coerceError(err);
+    }
+  }
+  if (claim.ticket.data.lost + 1 >= claim.ticket.data.maxAttempts) {
+    const exhausted: Outcome = (await handler.exhausted?.(claim.ticket)) ?? { status: 'fail' };
+    await finishTicket(store, claim, await opsOf(store, exhausted));
+    return ['exhausted', failure?.message];
+  }
+  await releaseTicket(store, claim, { lost: true });
+  return ['released', `handler failed: ${failure?.message}`];
 }
