@@ -43,6 +43,7 @@ const TriggerBody = Type.Object(
     params: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 2048 }), {
         maxProperties: 64,
+        additionalProperties: false,
         description: 'build parameters (names like environment variables)',
       }),
     ),
