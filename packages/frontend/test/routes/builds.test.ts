@@ -13,7 +13,7 @@ import { readSse } from '../helpers/sse-client.js';
 import { startWorkers } from '../helpers/workers.js';
 
 const post = (app: FastifyInstance, url: string, payload?: unknown) =>
-  app.inject({ method: 'POST', url, headers: AUTH, ...(payload !== undefined ? { payload } : {}) });
+  app.inject({ method: 'POST', url, headers: AUTH, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
 t.test('trigger, list, read, cancel', async (t) => {
   const { app, store } = await testFrontend(t, realStorage(t));

@@ -6,7 +6,12 @@ import { dumpState } from '../helpers/state-dump.js';
 t.test('jobs', async (t) => {
   const { app, store, blob } = await testFrontend(t, realStorage(t));
   const req = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers = {}) =>
-    app.inject({ method, url, headers: { ...AUTH, ...headers }, ...(payload !== undefined ? { payload } : {}) });
+    app.inject({
+      method,
+      url,
+      headers: { ...AUTH, ...headers },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
 
   t.test('POST creates, and only once', async (t) => {
     const res = await req('POST', '/api/v1/jobs', jobConfig('web', { description: 'the web site' }));
@@ -112,12 +117,10 @@ t.test('jobs', async (t) => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await app.inject({
-        method: 'GET',
-        url: `/api/v1/jobs?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      });
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const res = await app.inject({ method: 'GET', url: `/api/v1/jobs?limit=2${query}` });
       t.equal(res.statusCode, 200);
-      const body = res.json();
+      const body: { jobs: Array<{ name: string }>; next: string | null } = res.json();
       names.push(...body.jobs.map((j: { name: string }) => j.name));
       cursor = body.next;
       pages++;
