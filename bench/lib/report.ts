@@ -88,7 +88,7 @@ function table(m: MachineInfo, r: Results, seconds: number): string {
       );
       row(
         `2. trigger → build finished, ${name}`,
-        `p50 ${ms(j.finishedMs.p50)}, p99 ${ms(j.finishedMs.p99)}; parts p50: posted ${j.parts.toPosted}, claimed ${j.parts.toClaimed}, run ${j.parts.run}, archived ${j.parts.toArchived} ms`,
+        `p50 ${ms(j.finishedMs.p50)}, p99 ${ms(j.finishedMs.p99)}; parts p50: started ${j.parts.toStarted}, run ${j.parts.run}, archived ${j.parts.toArchived} ms`,
         `by hand: ${ms(bare)}`,
         `${ratio}×`,
       );

@@ -44,9 +44,8 @@ export async function readSse(
           else if (field === 'data') data.push(value);
         }
         event.data = data.join('\n');
-        if (block.trim() !== '' && !block.split('\n').every((l) => l.startsWith(':'))) {
-          if (await onEvent(event)) return;
-        }
+        // Comments (keepalives) and a bare `retry:` carry no data: not events.
+        if (data.length > 0 && (await onEvent(event))) return;
         end = buffer.indexOf('\n\n');
       }
       scanned = Math.max(0, buffer.length - 1);

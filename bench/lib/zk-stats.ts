@@ -45,6 +45,7 @@ export type TxnClass = 'trigger' | 'claim' | 'completion' | 'release' | 'presenc
 
 export interface Txn {
   zxid: number;
+  session: string;
   type: string;
   /** Op names of a multi (setData, create, delete, check) or the single op. */
   ops: string[];
@@ -56,6 +57,7 @@ export interface Txn {
 export function classify(type: string, ops: string[], paths: string[]): TxnClass {
   if (type === 'createSession' || type === 'closeSession') return 'session';
   if (type === 'error' || ops.includes('error')) return 'failed';
+  if (type !== 'multi' && paths.length === 0) return 'other';
   if (paths.length > 0 && paths.every((p) => p.includes('/workers/'))) return 'presence';
   if (type === 'multi') {
     if (ops[0] === 'setData' && ops[1] === 'create' && paths[1]?.includes('/claims/') && ops.length === 2)
@@ -71,7 +73,7 @@ export function classify(type: string, ops: string[], paths: string[]): TxnClass
 }
 
 const LINE =
-  /^\d{1,2}\/\d{1,2}\/\d{2,4}, [^ ]+ [AP]M \S+ session 0x[0-9a-f]+ cxid 0x[0-9a-f]+ zxid 0x([0-9a-f]+) (\S+)(.*)$/;
+  /^\d{1,2}\/\d{1,2}\/\d{2,4}, [^ ]+ [AP]M \S+ session (0x[0-9a-f]+) cxid 0x[0-9a-f]+ zxid 0x([0-9a-f]+) (\S+)([\s\S]*)$/;
 
 /** Decodes the server's transaction logs and returns the transactions with zxid in (from, to]. */
 export async function readTxnLog(dataDir: string, from: number, to: number): Promise<Txn[]> {
@@ -88,30 +90,33 @@ export async function readTxnLog(dataDir: string, from: number, to: number): Pro
       ['-cp', cp.join(':'), 'org.apache.zookeeper.server.persistence.TxnLogToolkit', '-d', join(dir, log)],
       { maxBuffer: 1 << 30, encoding: 'latin1' },
     );
-    let current: { zxid: number; type: string; rest: string } | null = null;
+    let current: { zxid: number; session: string; type: string; rest: string } | null = null;
     const flush = () => {
       if (!current || current.zxid <= from || current.zxid > to) return;
       const { type, rest } = current;
-      let ops: string[] = [type];
+      let ops: string[] = type === 'multi' ? [] : [type];
       let paths: string[] = [];
       if (type === 'multi') {
-        ops = [
-          ...rest.matchAll(/(?:^|;)\s*(setData|create|create2|delete|check|error|createContainer|createTTL):/g),
-        ].map((m) => (m[1] === 'create2' ? 'create' : m[1]!));
-        paths = [
-          ...rest.matchAll(/(?:^|;)\s*(?:setData|create|create2|delete|check|createContainer|createTTL):\s+(\/\S*)/g),
-        ].map((m) => m[1]!);
+        // `op:` then the path's 4-byte length (binary; its last byte may even be '/') then the path (the
+        // characters znode names have in distci), then binary again.
+        for (const m of rest.matchAll(
+          /(setData|create2|create|delete|check|error):([^/]{0,8})(\/[\w.~,@=+[\]/-]*)?/g,
+        )) {
+          ops.push(m[1] === 'create2' ? 'create' : m[1]!);
+          if (m[3]) paths.push(m[3].startsWith('//') ? m[3].slice(1) : m[3]);
+        }
       } else {
         const p = /^\s*(\/[^,\s]*)/.exec(rest);
         if (p) paths = [p[1]!];
+        else if (type === 'error') ops = [`error ${rest.trim()}`];
       }
-      out.push({ zxid: current.zxid, type, ops, paths, cls: classify(type, ops, paths) });
+      out.push({ zxid: current.zxid, session: current.session, type, ops, paths, cls: classify(type, ops, paths) });
     };
     for (const line of stdout.split('\n')) {
       const m = LINE.exec(line);
       if (m) {
         flush();
-        current = { zxid: Number(BigInt(`0x${m[1]}`) & 0xffffffffn), type: m[2]!, rest: m[3] ?? '' };
+        current = { session: m[1]!, zxid: Number(BigInt(`0x${m[2]}`) & 0xffffffffn), type: m[3]!, rest: m[4] ?? '' };
       } else if (current) {
         current.rest += `\n${line}`;
       }
@@ -135,4 +140,30 @@ export function countByClass(txns: readonly Txn[]): Record<TxnClass, number> {
   };
   for (const t of txns) counts[t.cls]++;
   return counts;
+}
+
+/**
+ * Failed transactions by what failed (a multi, or a single op with its error code: -101 NoNode, -110
+ * NodeExists, -103 BadVersion) and who sent it, told from what each session did in the window: a
+ * session that claims control tickets is the control worker, one that claims other tickets a step
+ * worker, one that only triggers a frontend. A frontend's failed multi is a trigger that lost the job
+ * counter's compare-and-set; a worker's, a lost claim race (or a fenced finish).
+ */
+export function failedBreakdown(txns: readonly Txn[]): Record<string, number> {
+  // Who each session is, from what it did in the window.
+  const role = new Map<string, string>();
+  for (const t of txns) {
+    if (t.cls === 'claim')
+      role.set(t.session, /\/claims\/control\//.test(t.paths[1] ?? '') ? 'control' : 'step worker');
+  }
+  for (const t of txns) if (t.cls === 'trigger' && !role.has(t.session)) role.set(t.session, 'frontend');
+  const out: Record<string, number> = {};
+  for (const t of txns) {
+    if (t.cls !== 'failed') continue;
+    const who = role.get(t.session) ?? 'other';
+    const what = t.type === 'multi' ? 'multi' : (t.ops[0] ?? 'error');
+    const key = `${what} by ${who}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
 }

@@ -3,9 +3,10 @@
  * leaving the bench) to the first byte of the script's output in the object store (log chunk 0 of the
  * step exists: HEAD polled every 5 ms), and to the build's end (its node removed after archiving: a
  * ZooKeeper watch). For `noop` (one `echo x` step) and `checkout` (a cached checkout, then `true`).
- * The archived record's timestamps (same machine, same clock) split the time up: trigger → step posted
- * (control start), posted → started by a worker, the step's run (workspace, script, log, workspace
- * archive), step finished → build node gone (control advance + archive + the bench's watch).
+ * The archived record's timestamps (same machine, same clock) split the time up: trigger → step started
+ * by a worker (control start, posting, claim), the step's run (workspace, script, log, workspace
+ * archive), step finished → build node gone (control advance + archive + the bench's watch). (The
+ * recorded `queuedAt` of a finished step is its start, so posting and claiming cannot be told apart.)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +27,7 @@ export interface LatencyJobResult {
   firstByteMs: Summary;
   finishedMs: Summary;
   /** Medians of the parts, from the archived records (ms). */
-  parts: { toPosted: number; toClaimed: number; run: number; toArchived: number };
+  parts: { toStarted: number; run: number; toArchived: number };
 }
 
 export interface LatencyResult {
@@ -98,8 +99,7 @@ export async function latency(ctx: BenchContext): Promise<LatencyResult> {
         firstByteMs: summarize(firstByte),
         finishedMs: summarize(finished),
         parts: {
-          toPosted: median(records.map((r) => stepOf(r).queuedAt - r.triggeredAt)),
-          toClaimed: median(records.map((r) => stepOf(r).startedAt! - stepOf(r).queuedAt)),
+          toStarted: median(records.map((r) => stepOf(r).startedAt! - r.triggeredAt)),
           run: median(records.map((r) => stepOf(r).finishedAt! - stepOf(r).startedAt!)),
           toArchived: median(records.map((r) => r.goneAt - stepOf(r).finishedAt!)),
         },

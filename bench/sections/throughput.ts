@@ -11,7 +11,7 @@ import { startCluster } from '../lib/cluster.js';
 import { type BenchContext, pick } from '../lib/context.js';
 import { chain3Job, noopJob } from '../lib/jobs.js';
 import { round, type Summary, summarize } from '../lib/stats.js';
-import { countByClass, lastZxid, readTxnLog, type TxnClass } from '../lib/zk-stats.js';
+import { countByClass, failedBreakdown, lastZxid, readTxnLog, type TxnClass } from '../lib/zk-stats.js';
 import type { CeilingResult } from './zk-ceiling.js';
 
 export interface PhaseResult {
@@ -34,6 +34,8 @@ export interface PhaseResult {
     /** Work writes ÷ steps (the build's own writes spread over its steps). */
     perStep: number | null;
     byClass: Record<TxnClass, number> | null;
+    /** Failed write transactions by sender (see `failedBreakdown`). */
+    failed: Record<string, number> | null;
   };
   /** builds/s ÷ (ceiling multis/s ÷ writes per build). */
   ceilingRatio: number | null;
@@ -67,7 +69,7 @@ export async function throughput(ctx: BenchContext, ceiling: CeilingResult | nul
       const t0 = performance.now();
       let submitted = 0;
       const durations: number[] = [];
-      let failed = 0;
+      let failedBuilds = 0;
       let submitSeconds = 0;
       await Promise.all(
         Array.from({ length: builds }, async () => {
@@ -75,13 +77,18 @@ export async function throughput(ctx: BenchContext, ceiling: CeilingResult | nul
           if (++submitted === builds) submitSeconds = (performance.now() - t0) / 1000;
           const record = await cluster.finished(job, n);
           durations.push(performance.now() - t0);
-          if (record.status !== 'success') failed++;
+          if (record.status !== 'success') failedBuilds++;
         }),
       );
       const seconds = (performance.now() - t0) / 1000;
       const z1 = await lastZxid(ctx.services.zk);
       let byClass: Record<TxnClass, number> | null = null;
-      if (ctx.services.zkDataDir) byClass = countByClass(await readTxnLog(ctx.services.zkDataDir, z0, z1));
+      let failed: Record<string, number> | null = null;
+      if (ctx.services.zkDataDir) {
+        const txns = await readTxnLog(ctx.services.zkDataDir, z0, z1);
+        byClass = countByClass(txns);
+        failed = failedBreakdown(txns);
+      }
       const perBuild = (z1 - z0) / builds;
       const work = byClass ? z1 - z0 - byClass.presence - byClass.session : null;
       const ceilingBuildsPerSecond = ceiling ? ceiling.txnPerSecond / perBuild : null;
@@ -94,18 +101,19 @@ export async function throughput(ctx: BenchContext, ceiling: CeilingResult | nul
         buildsPerSecond: round(builds / seconds),
         stepsPerSecond: round((builds * stepsPerBuild) / seconds),
         buildMs: summarize(durations),
-        failedBuilds: failed,
+        failedBuilds,
         writes: {
           perBuild: round(perBuild),
           workPerBuild: work === null ? null : round(work / builds),
           perStep: work === null ? null : round(work / (builds * stepsPerBuild)),
           byClass,
+          failed,
         },
         ceilingRatio: ceilingBuildsPerSecond ? round(builds / seconds / ceilingBuildsPerSecond) : null,
         ceilingBuildsPerSecond: ceilingBuildsPerSecond ? round(ceilingBuildsPerSecond) : null,
       };
       ctx.log(
-        `${job}: ${builds} builds in ${out.seconds} s (submitted in ${out.submitSeconds} s): ${out.buildsPerSecond} builds/s, ${out.stepsPerSecond} steps/s; ${out.writes.perBuild} writes/build ${JSON.stringify(byClass)}; ceiling ratio ${out.ceilingRatio}`,
+        `${job}: ${builds} builds in ${out.seconds} s (submitted in ${out.submitSeconds} s): ${out.buildsPerSecond} builds/s, ${out.stepsPerSecond} steps/s; ${out.writes.perBuild} writes/build ${JSON.stringify(byClass)} failed: ${JSON.stringify(failed)}; ceiling ratio ${out.ceilingRatio}`,
       );
       return out;
     };
