@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { compileStorageOptions, openStorage, type Storage, WORKER_KINDS } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
+import { listenError } from './daemons/listen-error.js';
 import type { EventLog } from './event-log.js';
 import { hostLabels, startWorkers, type WorkerSet } from './start-workers.js';
 import { loadOrCreateToken } from './token.js';
@@ -72,7 +73,7 @@ export async function startDev(options: DevOptions, log: EventLog, env = process
   } catch (err) {
     await frontend?.close().catch(() => {});
     await storage.close().catch(() => {});
-    throw err;
+    throw listenError(err, fo.host, fo.port);
   }
   const started = workers;
   const server = frontend;

@@ -5,6 +5,7 @@ import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { storageFlags } from '../storage-flags.js';
 import { describeStorage } from './describe-storage.js';
+import { listenError } from './listen-error.js';
 
 export async function runFrontend(opts: Record<string, string | undefined>): Promise<void> {
   const log = createEventLog();
@@ -22,7 +23,7 @@ export async function runFrontend(opts: Record<string, string | undefined>): Pro
     frontend = await startFrontend({ storage, options });
   } catch (err) {
     await storage.close();
-    throw err;
+    throw listenError(err, options.host, options.port);
   }
   if (options.tokenDigests.length === 0) {
     log.info('no API tokens configured (DISTCI_TOKENS / DISTCI_TOKENS_FILE): every write will be refused');
