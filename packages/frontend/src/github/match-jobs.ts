@@ -63,6 +63,7 @@ function repositoriesOf(payload: Obj): Set<string> {
  * labelled pull request), or a string saying why the payload is not what its event promises.
  */
 export function buildRequestOf(event: string, payload: unknown): BuildRequest | null | string {
+  if (event !== 'push' && event !== 'pull_request') return null;
   const p = obj(payload);
   if (!p) return 'the payload is not a JSON object';
   const sender = str(obj(p.sender)?.login);
@@ -77,20 +78,17 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
     if (!COMMIT.test(after)) return 'after is not a commit id';
     return { event, repositories, branch: ref.slice('refs/heads/'.length), ref, commit: after, sender };
   }
-  if (event === 'pull_request') {
-    const action = str(p.action);
-    const pr = obj(p.pull_request);
-    if (!action || !pr) return 'a pull_request payload needs action and pull_request';
-    if (!PULL_ACTIONS.has(action)) return null;
-    const number = pr.number ?? p.number;
-    const sha = str(obj(pr.head)?.sha);
-    const base = str(obj(pr.base)?.ref);
-    if (!Number.isSafeInteger(number) || !sha || !COMMIT.test(sha) || !base) {
-      return 'a pull_request payload needs number, head.sha and base.ref';
-    }
-    return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender };
+  const action = str(p.action);
+  const pr = obj(p.pull_request);
+  if (!action || !pr) return 'a pull_request payload needs action and pull_request';
+  if (!PULL_ACTIONS.has(action)) return null;
+  const number = pr.number ?? p.number;
+  const sha = str(obj(pr.head)?.sha);
+  const base = str(obj(pr.base)?.ref);
+  if (!Number.isSafeInteger(number) || !sha || !COMMIT.test(sha) || !base) {
+    return 'a pull_request payload needs number, head.sha and base.ref';
   }
-  return null;
+  return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender };
 }
 
 /** Whether a job's config asks for builds of this request. */

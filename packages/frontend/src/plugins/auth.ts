@@ -51,11 +51,12 @@ export const authPlugin = fp(
   async (fastify: FastifyInstance) => {
     const { tokenDigests, readAuth } = fastify.frontendOptions;
     fastify.decorateRequest('caller', null);
-    fastify.addHook('onRequest', async (request) => {
+    // preParsing: after the rate limit (a route's onRequest), before a body is read or validated.
+    fastify.addHook('preParsing', async (request, _reply, payload) => {
       const required = need(request);
-      if (required === 'public' || required === 'signature') return;
+      if (required === 'public' || required === 'signature') return payload;
       request.caller = authenticate(request.headers.authorization, tokenDigests);
-      if (request.caller || (required === 'read' && readAuth === 'public')) return;
+      if (request.caller || (required === 'read' && readAuth === 'public')) return payload;
       const presented = request.headers.authorization !== undefined;
       throw distciError(
         'DISTCI_UNAUTHORIZED',
