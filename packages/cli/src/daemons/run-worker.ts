@@ -1,6 +1,7 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
-import { compileStorageOptions, openStorage, type WorkerKind } from '@distci/common';
+import { compileStorageOptions, isWorkerKind, openStorage, WORKER_KINDS } from '@distci/common';
+import { cliError, EXIT } from '../cli-error.js';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { startWorkers } from '../start-workers.js';
@@ -8,6 +9,9 @@ import { storageFlags } from '../storage-flags.js';
 import { describeStorage } from './describe-storage.js';
 
 export async function runWorker(kind: string, opts: Record<string, string | boolean | undefined>): Promise<void> {
+  if (!isWorkerKind(kind)) {
+    throw cliError(`'${kind}' is not a worker kind; use one of ${WORKER_KINDS.join(', ')}`, { exitCode: EXIT.usage });
+  }
   const log = createEventLog({ json: opts.json === true });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
@@ -19,8 +23,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
       storage,
       [
         {
-          // compileWorkerOptions refuses a name that is not a worker kind, listing the kinds.
-          kind: kind as WorkerKind,
+          kind,
           labels: opts.labels as string | undefined,
           concurrency: opts.concurrency as string | undefined,
           graceMs: opts.graceMs as string | undefined,
