@@ -6,9 +6,10 @@
 import { createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import type { CoordinationStore, SessionState, WatchEvent, Watcher } from '../src/coordination-store.js';
+import type { CoordinationStore, SessionState } from '../src/coordination-store.js';
 import { createZooKeeperStore, type ZooKeeperStoreOptions } from '../src/zookeeper-store.js';
-import { type CoordinationHarness, coordinationConformance } from './conformance/coordination-store.js';
+import { coordinationConformance, watch } from './conformance/coordination-store.js';
+import { zookeeperHarness } from './harness/coordination-harnesses.js';
 import { loadServices, uniqueName } from './harness/services.js';
 import { startTcpProxy, type TcpProxy } from './harness/tcp-proxy.js';
 
@@ -64,40 +65,6 @@ function recordStates(store: CoordinationStore): Array<{ state: SessionState; at
   return log;
 }
 
-function watch(): { watcher: Watcher; event: Promise<WatchEvent>; count: () => number } {
-  let fired = 0;
-  let resolve!: (e: WatchEvent) => void;
-  const event = new Promise<WatchEvent>((r) => {
-    resolve = r;
-  });
-  return {
-    watcher: (e) => {
-      fired++;
-      resolve(e);
-    },
-    event,
-    count: () => fired,
-  };
-}
-
-const harness: CoordinationHarness = {
-  name: 'zookeeper',
-  async open(namespace, options) {
-    const { store } = await openViaProxy(namespace, options);
-    return store;
-  },
-  async expireSession(store) {
-    const proxy = proxies.get(store);
-    if (!proxy) throw new Error('expireSession: this store was not opened by the harness');
-    // Silent partition: the watchdog suspends the store, the server expires the session, and the store,
-    // still cut off, declares it expired itself (1.5 session timeouts after suspending). Then heal.
-    const expired = nextState(store, ['expired']);
-    proxy.freeze();
-    await expired;
-    proxy.unfreeze();
-  },
-};
-
 // First, while nothing else runs: it counts the process's active handles.
 t.test('close releases every timer and socket', async (t) => {
   const count = () =>
@@ -114,7 +81,7 @@ t.test('close releases every timer and socket', async (t) => {
 });
 
 t.test('conformance', async (t) => {
-  coordinationConformance(t, harness);
+  coordinationConformance(t, zookeeperHarness(t));
 });
 
 t.test('the chroot is created with its ancestors, and paths and events are relative to it', async (t) => {

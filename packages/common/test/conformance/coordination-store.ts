@@ -22,7 +22,7 @@ export interface CoordinationHarness {
 }
 
 /** A one-shot watcher and a promise of its event; `count()` tells how often it fired (must be ≤ 1). */
-function watch(): { watcher: Watcher; event: Promise<WatchEvent>; count: () => number } {
+export function watch(): { watcher: Watcher; event: Promise<WatchEvent>; count: () => number } {
   let fired = 0;
   let resolve!: (e: WatchEvent) => void;
   const event = new Promise<WatchEvent>((r) => {
