@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin';
 import app from './app.js';
 import type { FrontendOptions } from './frontend-options.js';
+import { sendError } from './plugins/error-handler.js';
 import type { FrontendStorage } from './plugins/storage.js';
 
 export interface CreateFrontendInput {
@@ -29,6 +30,8 @@ export async function createFrontend({ storage, options, logger }: CreateFronten
     bodyLimit: options.bodyLimits.other,
     trustProxy: options.trustProxy,
     return503OnClosing: true,
+    // Errors before routing (a URL that does not decode): the same error shape as every other.
+    frameworkErrors: (error, _request, reply) => sendError(reply, error),
     routerOptions: { maxParamLength: 1024 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await fastify.register(fp(app, { name: 'distci-frontend' }), { storage, options });

@@ -59,9 +59,9 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     '/api/v1/jobs/:job/builds',
     {
       bodyLimit: options.bodyLimits.other,
-      // The body is optional: no body at all means `{}`.
+      // The body is optional: no body at all means `{}` (a JSON `null` is not "no body": 400).
       preValidation: async (request) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
       },
       schema: {
         tags: ['builds'],
