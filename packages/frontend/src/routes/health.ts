@@ -30,7 +30,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     '/healthz',
     {
       config: { auth: 'public' },
-      schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ ok: Type.Boolean() }) } },
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ ok: Type.Boolean() }), ...errors() },
+      },
     },
     async () => ({ ok: true }),
   );
