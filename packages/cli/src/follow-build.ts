@@ -35,8 +35,60 @@ export function buildExitCode(view: BuildView, step?: string): number {
   return view.status === 'success' ? 0 : 1;
 }
 
+/**
+ * On a terminal, a status line stays under the output: the steps running now, how many are done, the
+ * time so far. It is erased before each write and drawn again after (nothing when piped or `--json`).
+ */
+function createStatusLine(on: boolean, out: (text: string) => void) {
+  let enabled = on;
+  let text = '';
+  let view: BuildView | null = null;
+  const t0 = Date.now();
+  const render = () => {
+    if (!view) return '';
+    const running = view.steps.filter((s) => s.status === 'running').map((s) => s.id);
+    const done = view.steps.filter((s) => STEP_FINAL.has(s.status)).length;
+    const line = `${pc.cyan('●')} ${view.job} #${view.number} ${done}/${view.steps.length} steps done · ${duration(Date.now() - t0)}${running.length ? ` · running ${running.join(', ')}` : ''}`;
+    const columns = process.stdout.columns ?? 100;
+    return line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line;
+  };
+  const timer = enabled ? setInterval(() => draw(), 1000) : undefined;
+  timer?.unref();
+  function clear() {
+    if (enabled && text) out('\r\u001b[2K');
+    text = '';
+  }
+  function draw() {
+    if (!enabled) return;
+    clear();
+    text = render();
+    if (text) out(text);
+  }
+  return {
+    update(v: BuildView) {
+      view = v;
+      draw();
+    },
+    /** Writes `chunk` above the status line. */
+    around(chunk: string) {
+      if (!enabled) return out(chunk);
+      clear();
+      out(chunk);
+      draw();
+    },
+    stop() {
+      clearInterval(timer);
+      clear();
+      enabled = false;
+    },
+  };
+}
+
 function createPrinter(options: FollowOptions) {
-  const write = options.write ?? ((text: string) => void process.stdout.write(text));
+  const raw = options.write ?? ((text: string) => void process.stdout.write(text));
+  const live = !options.json && !options.step && !options.write && process.stdout.isTTY === true;
+  const statusLine = createStatusLine(live, raw);
+  const write = (text: string) => statusLine.around(text);
   const partial = new Map<string, string>();
   const colours = new Map<string, (s: string) => string>();
   let width = 0;
@@ -53,6 +105,7 @@ function createPrinter(options: FollowOptions) {
   return {
     steps(view: BuildView) {
       width = Math.min(40, Math.max(width, ...view.steps.map((s) => s.id.length)));
+      statusLine.update(view);
     },
     log(step: string, attempt: number, text: string) {
       if (options.json) return json({ type: 'log', step, attempt, text });
@@ -78,7 +131,12 @@ function createPrinter(options: FollowOptions) {
         write(`${mark(s.status)} ${pc.bold(s.id)} ${status(s.status)}${took}${note ? pc.dim(` (${note})`) : ''}\n`);
       }
     },
+    /** Erases the status line (the follow failed; its error comes next). */
+    abort() {
+      statusLine.stop();
+    },
     end(view: BuildView) {
+      statusLine.stop();
       if (options.json) return json({ type: 'build', build: view });
       if (options.step) {
         const s = view.steps.find((x) => x.id === options.step);
@@ -154,6 +212,9 @@ export async function followBuild(api: ApiClient, job: string, n: number, option
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, LOG_TAIL_MS)))]);
     clearTimeout(timer);
+  } catch (err) {
+    printer.abort();
+    throw err;
   } finally {
     controller.abort();
   }
