@@ -160,8 +160,39 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
 }
 
 /**
+ * Archived records already read, per object store (so per cluster and key prefix). A record read after
+ * the build's node was seen gone is final: the control worker writes it before it removes the node,
+ * nothing writes it after (a ticket of an archived build is dropped), and build numbers are never
+ * reused. So it is answered again from memory, without the coordination read (a NoNode) and the object
+ * GET, which were ~half of a frontend's CPU per `GET …/builds/:n` (bench/README.md, figure 7). Every
+ * frontend still answers the same (invariant 7). Bounds: 1,000 records (a few KiB each), each kept 5 min
+ * (a limit on staleness should a bucket ever be rewritten behind distci's back).
+ */
+const ARCHIVED_MAX = 1000;
+const ARCHIVED_TTL_MS = 5 * 60_000;
+const archived = new WeakMap<BlobStore, Map<string, { record: BuildRecord; until: number }>>();
+
+function archivedRecord(blob: BlobStore, key: string): BuildRecord | null {
+  const cache = archived.get(blob);
+  const hit = cache?.get(key);
+  if (!cache || !hit) return null;
+  cache.delete(key);
+  if (hit.until < Date.now()) return null;
+  cache.set(key, hit); // most recently used last
+  return hit.record;
+}
+
+function keepArchived(blob: BlobStore, key: string, record: BuildRecord): void {
+  const cache = archived.get(blob) ?? new Map();
+  archived.set(blob, cache);
+  cache.set(key, { record, until: Date.now() + ARCHIVED_TTL_MS });
+  if (cache.size > ARCHIVED_MAX) cache.delete(cache.keys().next().value!);
+}
+
+/**
  * A build, live or archived; DISTCI_BUILD_NOT_FOUND when neither. The live node is read first and the
- * record second: a build archived in between is found by the second read.
+ * record second: a build archived in between is found by the second read. An archived build read
+ * before is answered from memory (see `archived`).
  */
 export async function readBuild(
   store: CoordinationStore,
@@ -169,10 +200,16 @@ export async function readBuild(
   job: string,
   number: number,
 ): Promise<BuildView> {
+  const key = `${job}/${number}`;
+  const known = archivedRecord(blob, key);
+  if (known) return fromRecord(known);
   const live = await readLiveBuild(store, job, number);
   if (live) return live;
   const record = await readBuildRecord(blob, job, number);
-  if (record) return fromRecord(record);
+  if (record) {
+    keepArchived(blob, key, record);
+    return fromRecord(record);
+  }
   throw distciError('DISTCI_BUILD_NOT_FOUND', `job '${job}' has no build ${number}`, {
     hint: `list its builds with GET /api/v1/jobs/${job}/builds`,
     details: { job, build: number },

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { BuildRecord } from '../../src/builds/build-record.js';
+import { readBuild } from '../../src/builds/read-build.js';
+import { triggerBuild } from '../../src/builds/trigger-build.js';
+import { createDirectoryBlobStore } from '../../src/directory-blob-store.js';
+import { createEmbeddedServer } from '../../src/embedded-store.js';
+import { blobKeys, zpaths } from '../../src/keys.js';
+
+const config = { key: blobKeys.jobConfigVersion('web', 'b'.repeat(64)), etag: 'b'.repeat(64) };
+const record = (number: number, status: BuildRecord['status']): BuildRecord => ({
+  v: 1,
+  job: 'web',
+  number,
+  status,
+  trigger: { type: 'manual' },
+  ref: null,
+  commit: null,
+  params: {},
+  config,
+  createdAt: 1000,
+  startedAt: 1001,
+  finishedAt: 2000,
+  cancel: null,
+  steps: [],
+});
+
+t.test('an archived build is read from the object store once, a live or missing one every time', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'distci-read-build-'));
+  const server = createEmbeddedServer();
+  const store = await server.connect({ chroot: '/read' });
+  const blob = createDirectoryBlobStore({ dir, prefix: '' });
+  t.teardown(async () => {
+    await store.close();
+    await server.close();
+    await blob.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  let gets = 0;
+  const counted = new Proxy(blob, {
+    get(target, key, receiver) {
+      if (key === 'get') gets++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  await triggerBuild(store, { job: 'web', config, trigger: { type: 'manual' }, ref: null });
+  await triggerBuild(store, { job: 'web', config, trigger: { type: 'manual' }, ref: null });
+
+  // Build 1: live, then archived (record first, node removed second, as the control worker does).
+  t.match(await readBuild(store, counted, 'web', 1), { live: true, status: 'queued' });
+  t.match(await readBuild(store, counted, 'web', 1), { live: true }, 'a live build is never kept');
+  t.equal(gets, 0, 'a live build needs no object GET');
+  await blob.put(blobKeys.build('web', 1), JSON.stringify(record(1, 'success')));
+  await store.delete(`${zpaths.build('web', 1)}/steps`);
+  await store.delete(zpaths.build('web', 1));
+  t.match(await readBuild(store, counted, 'web', 1), { live: false, status: 'success' });
+  t.equal(gets, 1);
+  const again = await readBuild(store, counted, 'web', 1);
+  t.match(again, { live: false, status: 'success', number: 1 });
+  t.equal(gets, 1, 'the second read of an archived build is answered from memory');
+  again.steps.push({ id: 'x' } as never);
+  t.same((await readBuild(store, counted, 'web', 1)).steps, [], 'each answer is a copy');
+
+  // Build 3 does not exist yet: not found is not kept.
+  await t.rejects(readBuild(store, counted, 'web', 3), { code: 'DISTCI_BUILD_NOT_FOUND' });
+  await blob.put(blobKeys.build('web', 3), JSON.stringify(record(3, 'failure')));
+  t.match(await readBuild(store, counted, 'web', 3), { live: false, status: 'failure' });
+
+  // Another object store (another cluster or key prefix) has its own memory.
+  const other = createDirectoryBlobStore({ dir, prefix: 'other/' });
+  t.teardown(() => other.close());
+  await t.rejects(readBuild(store, other, 'web', 1), { code: 'DISTCI_BUILD_NOT_FOUND' });
+});
