@@ -42,7 +42,9 @@ const [from, to] = (windowArg ?? '0,1e9').split(',').map(Number) as [number, num
       keepDeltas.push(d);
     }
   });
-  console.log(`busy % per second: ${[...busy].map(([s, [b, all]]) => `${s}:${Math.round((100 * b) / all)}`).join(' ')}`);
+  console.log(
+    `busy % per second: ${[...busy].map(([s, [b, all]]) => `${s}:${Math.round((100 * b) / all)}`).join(' ')}`,
+  );
   profile.samples = keep;
   profile.timeDeltas = keepDeltas;
 }
@@ -90,7 +92,10 @@ profile.samples.forEach((id, i) => {
 const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, us] of [...m].filter(([k]) => !filter || k.includes(filter)).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  for (const [k, us] of [...m]
+    .filter(([k]) => !filter || k.includes(filter))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)) {
     console.log(`${pct(us)} ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
   }
 };

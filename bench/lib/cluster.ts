@@ -31,8 +31,8 @@ export interface ClusterInput {
   frontends?: number;
   /** Extra env for every distci process. */
   env?: Record<string, string>;
-  /** Extra `node` args for processes of a kind (e.g. `--cpu-prof`), by kind or 'frontend'. */
-  nodeArgs?: Partial<Record<WorkerSpec['kind'] | 'frontend', string[]>>;
+  /** `--profile <component>`: that kind of process (a worker kind or `frontend`) runs with `--cpu-prof`. */
+  profile?: { component: string | null; dir: string };
 }
 
 export interface BenchCluster {
@@ -77,6 +77,8 @@ export async function startCluster(input: ClusterInput): Promise<BenchCluster> {
     ...input.env,
   };
   const storage = await openStorage(compileStorageOptions({}, env));
+  const nodeArgs = (component: string) =>
+    input.profile?.component === component ? ['--cpu-prof', `--cpu-prof-dir=${input.profile.dir}`] : [];
   const procs: BenchProcess[] = [];
   const frontends: BenchCluster['frontends'] = [];
   const workers: BenchProcess[] = [];
@@ -98,7 +100,7 @@ export async function startCluster(input: ClusterInput): Promise<BenchCluster> {
         `frontend-${i}`,
         ['frontend', '--port', '0', '--log-level', 'warn'],
         env,
-        input.nodeArgs?.frontend,
+        nodeArgs('frontend'),
       );
       procs.push(proc);
       frontends.push({ proc, url: '' });
@@ -118,7 +120,7 @@ export async function startCluster(input: ClusterInput): Promise<BenchCluster> {
             '5000',
           ],
           env,
-          input.nodeArgs?.[spec.kind],
+          nodeArgs(spec.kind),
         );
         procs.push(proc);
         workers.push(proc);

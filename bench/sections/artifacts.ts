@@ -39,6 +39,7 @@ export async function artifacts(ctx: BenchContext): Promise<ArtifactsResult> {
   const count = pick(ctx, 100, 1000);
   const cluster = await startCluster({
     services: ctx.services,
+    profile: ctx.profile,
     workers: [{ kind: 'control' }, { kind: 'exec-shell' }, { kind: 'publish-artifacts' }],
   });
   const dir = mkdtempSync(join(tmpdir(), 'distci-bench-art-'));

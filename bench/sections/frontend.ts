@@ -12,7 +12,6 @@ import { type BenchContext, pick } from '../lib/context.js';
 import { noopJob } from '../lib/jobs.js';
 import { spawnFixture, stopProcesses } from '../lib/processes.js';
 import { round } from '../lib/stats.js';
-import { profileArgs } from './throughput.js';
 
 export interface HttpFigure {
   requestsPerSecond: number;
@@ -52,8 +51,8 @@ export async function frontend(ctx: BenchContext): Promise<FrontendResult> {
   const rounds = pick(ctx, 1, 3);
   const cluster = await startCluster({
     services: ctx.services,
+    profile: ctx.profile,
     workers: [{ kind: 'control' }, { kind: 'exec-shell' }],
-    nodeArgs: profileArgs(ctx),
   });
   const dir = mkdtempSync(join(tmpdir(), 'distci-bench-fe-'));
   let bare: ReturnType<typeof spawnFixture> | null = null;

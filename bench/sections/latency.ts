@@ -60,6 +60,7 @@ export async function latency(ctx: BenchContext): Promise<LatencyResult> {
   const repo = makeRepo();
   const cluster = await startCluster({
     services: ctx.services,
+    profile: ctx.profile,
     workers: [{ kind: 'control' }, { kind: 'exec-shell' }, { kind: 'git-checkout' }],
   });
   try {

@@ -88,6 +88,7 @@ export async function logs(ctx: BenchContext): Promise<LogsResult> {
   const size = pick(ctx, 20_000_000, 200_000_000);
   const cluster = await startCluster({
     services: ctx.services,
+    profile: ctx.profile,
     workers: [{ kind: 'control' }, { kind: 'exec-shell' }],
   });
   const dir = mkdtempSync(join(tmpdir(), 'distci-bench-logs-'));

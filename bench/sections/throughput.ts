@@ -51,11 +51,11 @@ export interface ThroughputResult {
 export async function throughput(ctx: BenchContext, ceiling: CeilingResult | null): Promise<ThroughputResult> {
   const cluster = await startCluster({
     services: ctx.services,
+    profile: ctx.profile,
     workers: [
       { kind: 'control', count: 1, concurrency: 2 },
       { kind: 'exec-shell', count: 4, concurrency: 2 },
     ],
-    nodeArgs: profileArgs(ctx),
   });
   try {
     await cluster.push(noopJob());
@@ -123,10 +123,4 @@ export async function throughput(ctx: BenchContext, ceiling: CeilingResult | nul
   } finally {
     await cluster.stop();
   }
-}
-
-/** `--profile <component>`: `node --cpu-prof` for that kind of process in this section. */
-export function profileArgs(ctx: BenchContext): Record<string, string[]> {
-  if (!ctx.profile.component) return {};
-  return { [ctx.profile.component]: ['--cpu-prof', `--cpu-prof-dir=${ctx.profile.dir}`] };
 }
