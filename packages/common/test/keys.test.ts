@@ -54,3 +54,14 @@ t.test('label sets are sorted, de-duplicated and validated', async (t) => {
   t.throws(() => labelSetName(['GPU']), { code: 'DISTCI_BAD_PATH' });
   t.throws(() => labelSetName(['a,b']), { code: 'DISTCI_BAD_PATH' });
 });
+
+t.test('webhook inbox keys take only source and delivery names', async (t) => {
+  const id = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
+  t.equal(blobKeys.webhookDelivery('github', id), `webhooks/github/deliveries/${id}.json`);
+  t.equal(blobKeys.webhookOpen('github', id), `webhooks/github/open/${id}`);
+  t.equal(blobKeys.webhookOpenPrefix('github'), 'webhooks/github/open/');
+  for (const bad of ['', '..', '../x', 'a/b', '.hidden', 'x'.repeat(101), 'a b']) {
+    t.throws(() => blobKeys.webhookDelivery('github', bad), { code: 'DISTCI_BAD_PATH' }, `delivery '${bad}'`);
+  }
+  t.throws(() => blobKeys.webhookOpen('../github', id), { code: 'DISTCI_BAD_PATH' });
+});

@@ -44,11 +44,11 @@ t.test('encodeChunk: any bytes round-trip through SSE framing, byte for byte', a
   t.same(roundTrip(Buffer.from([0xe2, 0x82])), Buffer.from([0xe2, 0x82]), 'a split character (base64)');
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => Buffer.from(bytes).equals(roundTrip(Buffer.from(bytes)))),
-    { numRuns: 300 },
+    { numRuns: 150 },
   );
   fc.assert(
     fc.property(fc.string({ unit: 'binary' }), (s) => roundTrip(Buffer.from(s)).equals(Buffer.from(s))),
-    { numRuns: 300 },
+    { numRuns: 150 },
   );
 });
 
