@@ -8,6 +8,8 @@
  * valid size or sha256, is left out (and logged), so a damaged manifest can never make the frontend
  * serve a key outside the build's artifacts.
  */
+
+import type { ArtifactEntry as CommonArtifactEntry } from '@distci/common';
 import {
   type BlobStore,
   blobKeys,
@@ -19,13 +21,8 @@ import {
 } from '@distci/common';
 import type { FastifyBaseLogger } from 'fastify';
 
-export interface ArtifactEntry {
-  path: string;
-  size: number;
-  sha256: string;
-  contentType: string;
-  /** The step that published it. */
-  step: string;
+/** A manifest entry as served: with the build whose `artifacts/<path>` object it is. */
+export interface ArtifactEntry extends CommonArtifactEntry {
   /** The build whose `artifacts/<path>` object this is (differs for a retry's copied steps). */
   build: number;
 }

@@ -1,3 +1,4 @@
+export * from './artifact-manifest.js';
 export * from './build-record.js';
 export * from './build-state.js';
 export * from './cancel-build.js';

@@ -13,6 +13,8 @@
  * Input: the store, the build, entries. Writes: at most one successful put per call (more attempts only
  * when another step merged at the same moment). Failure: the store's errors, thrown.
  */
+
+import type { ArtifactEntry, ArtifactManifest } from '@distci/common';
 import {
   type BlobStore,
   blobKeys,
@@ -23,22 +25,7 @@ import {
   relativePath,
 } from '@distci/common';
 
-export interface ArtifactEntry {
-  /** Relative to the build's artifacts (`dist/app.js`), valid for `relativePath`. */
-  path: string;
-  size: number;
-  sha256: string;
-  contentType: string;
-  /** The step that published it. */
-  step: string;
-}
-
-export interface ArtifactManifest {
-  v: 1;
-  job: string;
-  build: number;
-  artifacts: ArtifactEntry[];
-}
+export type { ArtifactEntry, ArtifactManifest };
 
 /** 50: a merge loses the race only to another publish step of the same build; this many is a bug. */
 const MAX_MERGE_ROUNDS = 50;
