@@ -5,6 +5,9 @@
  * Jobs are pushed and builds triggered through the HTTP API, as a user would.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type BlobStore,
   type BuildRecord,
@@ -66,13 +69,14 @@ export async function startCluster(input: ClusterInput): Promise<BenchCluster> {
   const chroot = `/bench-${id}`;
   const prefix = `bench-${id}/`;
   const token = randomBytes(24).toString('hex');
+  const gitCache = join(tmpdir(), `distci-bench-git-${id}`);
   const env: Record<string, string> = {
     ...input.services.env(chroot, prefix),
     DISTCI_TOKENS: token,
     // The bench triggers hundreds of builds a minute from one address.
     DISTCI_RATE_LIMIT_WRITES: '1000000',
     DISTCI_RATE_LIMIT_NOT_FOUND: '1000000',
-    DISTCI_GIT_CACHE_DIR: `/tmp/distci-bench-git-${id}`,
+    DISTCI_GIT_CACHE_DIR: gitCache,
     NO_COLOR: '1',
     ...input.env,
   };
@@ -92,6 +96,7 @@ export async function startCluster(input: ClusterInput): Promise<BenchCluster> {
         await Promise.all(keys.slice(i, i + 64).map((k) => storage.blob.delete(k)));
     } catch {}
     await storage.close();
+    rmSync(gitCache, { recursive: true, force: true });
   };
   try {
     store = await storage.connect();
