@@ -1,6 +1,6 @@
 /**
  * The cluster: `distci frontend` and one `distci worker` of each kind, each its own process, on the
- * real ZooKeeper (a chroot of its own) and the real Ceph RGW (a bucket of its own) of the test run,
+ * real ZooKeeper (a chroot of its own) and the real Ceph RGW (a key prefix of its own) of the test run,
  * run the DAG sample job (`jobs/pipeline.json`, against a local git repository of its sources) to
  * success; then SIGTERM drains every daemon and each exits 0. And a client following a build survives
  * its frontend: SIGKILLed mid-build and replaced, the follow resumes where it was (invariant 7).
@@ -9,7 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import t, { type Test } from 'tap';
 import { loadServices, uniqueName } from '../../common/test/harness/services.js';
 import { readJobFile } from '../src/commands/job.js';
@@ -25,18 +24,9 @@ interface Cluster {
   tokensFile: string;
 }
 
-/** A chroot and a bucket of its own on the test run's ZooKeeper and RGW, and an API token. */
+/** A chroot and a key prefix of its own on the test run's ZooKeeper and RGW, and an API token. */
 async function clusterEnv(t: Test): Promise<Cluster> {
   const { zk, s3 } = loadServices();
-  const bucket = uniqueName('cli').toLowerCase();
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
   const dir = await tempDir(t);
   const token = `test-${uniqueName('token')}`;
   const tokensFile = join(dir, 'tokens');
@@ -45,7 +35,8 @@ async function clusterEnv(t: Test): Promise<Cluster> {
     DISTCI_ZK: `${zk.connect}/${uniqueName('cli')}`,
     DISTCI_SESSION_TIMEOUT_MS: '4000',
     DISTCI_S3_ENDPOINT: s3.endpoint,
-    DISTCI_S3_BUCKET: bucket,
+    DISTCI_S3_BUCKET: s3.bucket,
+    DISTCI_S3_PREFIX: `${uniqueName('cli')}/`,
     DISTCI_S3_REGION: s3.region,
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
