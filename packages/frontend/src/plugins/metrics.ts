@@ -13,18 +13,19 @@
  * | `distci_queue_claimed_tickets` | gauge | kind, labels | claimed tickets per queue, at scrape time |
  * | `distci_queue_oldest_wait_seconds` | gauge | kind, labels | how long the oldest waiting ticket of the queue has waited (0 when none waits) |
  * | `distci_workers` | gauge | kind, state | live workers (presence nodes), at scrape time |
- * | `distci_queue_scrape_errors_total` | counter | — | scrapes whose queue read failed (the other metrics are still served) |
+ * | `distci_queue_scrape_errors_total` | counter | — | scrapes whose queue or build read failed (the other metrics are still served) |
+ * | `distci_builds_finished_total`, `distci_build_duration_seconds`, `distci_step_duration_seconds`, `distci_claim_latency_seconds` | — | — | from archived build records: see `build-metrics.ts` |
  * | `distci_frontend_*` | — | — | prom-client's process metrics (CPU, memory, event loop lag, handles) |
  *
  * The queue metrics cost one `queueView` per scrape: a `children` per queue and per claim parent, and a
- * `get` per live worker — no ticket is read. Build and step durations are not here: the frontend would
- * have to read archived build records to see them; the control worker, which archives each build, is
- * the cheap place to observe them.
+ * `get` per live worker — no ticket is read. The build metrics cost a `get` per job and a read of each
+ * newly archived build record (`build-metrics.ts`).
  */
 import { queueView } from '@distci/common';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { createBuildObserver } from '../build-metrics.js';
 
 export interface FrontendMetrics {
   registry: Registry;
@@ -107,6 +108,7 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
     fastify.decorate('metrics', metrics);
+    const builds = createBuildObserver(fastify.storage.store, fastify.storage.blob, registry);
 
     fastify.addHook('onResponse', async (request, reply) => {
       const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
@@ -128,6 +130,7 @@ export const metricsPlugin = fp(
             oldest.set(labels, (q.oldestWaitMs ?? 0) / 1000);
           }
           for (const w of view.workers) workers.inc({ kind: w.kind, state: w.state });
+          await builds.observe();
         } catch (err) {
           scrapeErrors.inc();
           reply.request.log.warn({ err }, 'metrics: the queue view could not be read');
