@@ -190,6 +190,9 @@ export const copyArtifactsKind: StepKind = {
     }
     say(`copying ${entries.length} artifact(s) of ${source} (${wanted}) into ${into === '.' ? 'the workspace' : into}`);
     try {
+      // `into` itself first: a bad one fails the step with the same message whatever the entries,
+      // before anything is written (entries are copied in parallel, so the first to fail would vary).
+      await makeDirInside(ctx.dir, into);
       await mapLimit(
         entries,
         COPY_CONCURRENCY,
