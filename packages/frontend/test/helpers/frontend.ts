@@ -20,6 +20,7 @@ import {
 } from '@distci/common';
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
+import { removeTree } from '../../../common/test/harness/remove-tree.js';
 import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 import { createFrontend } from '../../src/create-frontend.js';
 import { compileFrontendOptions, type FrontendFlags, type FrontendOptions } from '../../src/frontend-options.js';
@@ -34,21 +35,6 @@ export interface TestStorage {
   blob: BlobStore;
   /** For child processes: how to reach the same namespace. */
   describe(): { zk?: { connect: string; chroot: string }; s3?: { prefix: string } };
-}
-
-async function removeTree(store: CoordinationStore, path: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await store.children(path);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'DISTCI_NO_NODE') return;
-    throw err;
-  }
-  const base = path === '/' ? '' : path;
-  await Promise.all(names.map((n) => removeTree(store, `${base}/${n}`)));
-  await store.delete(path).catch((err) => {
-    if ((err as { code?: string }).code !== 'DISTCI_NO_NODE') throw err;
-  });
 }
 
 export function realStorage(t: Test, sessionTimeoutMs = 10_000): TestStorage {

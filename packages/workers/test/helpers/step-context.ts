@@ -20,7 +20,7 @@ import {
 } from '@distci/common';
 import type { Test } from 'tap';
 import { createLogWriter } from '../../src/steps/log-writer.js';
-import type { StepContext, StepStopReason } from '../../src/steps/step-handler.js';
+import { type StepContext, type StepStopReason, stepEnv } from '../../src/steps/step-handler.js';
 
 /** A temp dir removed (with everything in it) in teardown. */
 export async function tempDir(t: Test, tag = 'distci-test-'): Promise<string> {
@@ -100,16 +100,7 @@ export async function testStep(t: Test, input: TestStepInput): Promise<TestStep>
     store,
     blob: input.blob,
     dir,
-    env: {
-      ...planned.env,
-      CI: 'true',
-      DISTCI: 'true',
-      DISTCI_JOB: job.name,
-      DISTCI_BUILD: String(build),
-      DISTCI_STEP: planned.id,
-      DISTCI_COMMIT: payload.commit ?? '',
-      DISTCI_REF: payload.ref ?? '',
-    },
+    env: stepEnv(payload, planned, job),
     log,
     signal: controller.signal,
     timeLeftMs: null,

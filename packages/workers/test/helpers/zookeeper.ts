@@ -5,6 +5,7 @@
 import type { CoordinationStore } from '@distci/common';
 import { createZooKeeperStore } from '@distci/common';
 import type { Test } from 'tap';
+import { removeTree } from '../../../common/test/harness/remove-tree.js';
 import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 
 export interface TestChroot {
@@ -43,24 +44,6 @@ export function testChroot(t: Test, tag = 'w'): TestChroot {
       return store;
     },
   };
-}
-
-/** Deletes `path` and everything under it (children first); a missing node is fine. */
-export async function removeTree(store: CoordinationStore, path: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await store.children(path);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'DISTCI_NO_NODE') return;
-    throw err;
-  }
-  const base = path === '/' ? '' : path;
-  await Promise.all(names.map((n) => removeTree(store, `${base}/${n}`)));
-  try {
-    await store.delete(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'DISTCI_NO_NODE') throw err;
-  }
 }
 
 /** Child names of `path`, or none when it does not exist. */
