@@ -167,7 +167,10 @@ class ZooKeeperStore implements CoordinationStore {
   async ensurePath(path: string): Promise<void> {
     validatePath(path, 'ensurePath');
     if (path === '/') return;
-    // Optimistic: one round trip when the parent exists (the common case); walks up only on NO_NODE.
+    // Read first: in distci the path almost always exists already (queues, claim parents, builds
+    // parents), and a read costs no write, while a create that fails with NodeExists still goes
+    // through the leader as a write transaction (the bench counted them as failed writes).
+    if ((await this.exists(path)) !== null) return;
     try {
       await this.create(path);
     } catch (err) {
