@@ -16,12 +16,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { readBlob } from '../packages/common/src/blob-helpers.js';
-import type { BlobStore } from '../packages/common/src/blob-store.js';
-import { createDirectoryBlobStore } from '../packages/common/src/directory-blob-store.js';
-import { createS3BlobStore } from '../packages/common/src/s3-blob-store.js';
-import { startCephRgw } from '../packages/common/test/harness/ceph.js';
-import { stopPids } from '../packages/common/test/harness/processes.js';
+import type { BlobStore } from '@distci/common';
+import { readBlob } from '@distci/common/adapter-support';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createS3BlobStore } from '@distci/store-s3';
+import { startCephRgw, stopPids } from '@distci/testkit';
 
 const osdStore = process.argv[2] === 'bluestore' ? 'bluestore' : 'memstore';
 const MB = 1_000_000;

@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CoordinationStore } from '../packages/common/src/coordination-store.js';
-import { createEmbeddedServer, type EmbeddedServerOptions } from '../packages/common/src/embedded-store.js';
+import type { CoordinationStore } from '@distci/common';
+import { createEmbeddedServer, type EmbeddedServerOptions } from '@distci/store-embedded';
 
 const nodes = Number(process.argv[2] ?? 100_000);
 const dirs: string[] = [];

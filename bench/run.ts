@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../packages/common/test/harness/services.js';
+import { repoRoot } from '@distci/testkit';
 import type { BenchContext } from './lib/context.js';
 import { stopAllProcesses } from './lib/processes.js';
 import { machineInfo, writeResults } from './lib/report.js';

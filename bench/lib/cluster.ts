@@ -14,11 +14,10 @@ import {
   type CoordinationStore,
   compileStorageOptions,
   listAll,
-  openStorage,
   readBuildRecord,
-  type Storage,
   zpaths,
 } from '@distci/common';
+import { openStorage, type Storage } from '@distci/storage';
 import { type BenchProcess, spawnDistci, stopProcesses } from './processes.js';
 import type { BenchServices } from './services.js';
 

@@ -6,8 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stopPids } from '../../packages/common/test/harness/processes.js';
-import { repoRoot } from '../../packages/common/test/harness/services.js';
+import { repoRoot, stopPids } from '@distci/testkit';
 
 const DISTCI = join(repoRoot, 'packages', 'cli', 'bin', 'distci.js');
 /** 60 s: tsx compiles the CLI on a cold start, several processes at once on 2 cores. */

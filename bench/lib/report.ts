@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../packages/common/test/harness/services.js';
+import { repoRoot } from '@distci/testkit';
 import type { ArtifactsResult } from '../sections/artifacts.js';
 import type { FrontendResult } from '../sections/frontend.js';
 import type { LatencyResult } from '../sections/latency.js';

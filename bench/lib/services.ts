@@ -9,9 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCephRgw } from '../../packages/common/test/harness/ceph.js';
-import { stopPids } from '../../packages/common/test/harness/processes.js';
-import { fourLetterWord, startZooKeeper } from '../../packages/common/test/harness/zookeeper.js';
+import { fourLetterWord, startCephRgw, startZooKeeper, stopPids } from '@distci/testkit';
 
 export interface BenchServices {
   /** `host:port` of ZooKeeper (no chroot). */

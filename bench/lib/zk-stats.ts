@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fourLetterWord } from '../../packages/common/test/harness/zookeeper.js';
+import { fourLetterWord } from '@distci/testkit';
 
 const run = promisify(execFile);
 

@@ -8,8 +8,9 @@
  * then the storage: nothing is cut off mid-write.
  */
 import { join } from 'node:path';
-import { compileStorageOptions, openStorage, type Storage, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, WORKER_KINDS } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
+import { openStorage, type Storage } from '@distci/storage';
 import { listenError } from './daemons/listen-error.js';
 import type { EventLog } from './event-log.js';
 import { hostLabels, startWorkers, type WorkerSet } from './start-workers.js';

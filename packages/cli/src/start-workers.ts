@@ -5,7 +5,8 @@
  * session is closed.
  */
 import { hostname } from 'node:os';
-import type { Storage, WorkerKind } from '@distci/common';
+import type { WorkerKind } from '@distci/common';
+import type { Storage } from '@distci/storage';
 import { compileWorkerOptions, type RunningWorker, startWorker, type WorkerFlags } from '@distci/workers';
 import type { EventLog } from './event-log.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '@distci/testkit';
 import t from 'tap';
 import { coerceError, DistciError, distciError, ERROR_CODES, isDistciError } from '../src/errors.js';
-import { repoRoot } from './harness/services.js';
 
 t.test('docs/errors.md lists every error code with its status, and no code that does not exist', async (t) => {
   const doc = readFileSync(join(repoRoot, 'docs/errors.md'), 'utf8');

@@ -4,7 +4,8 @@
  * ended, the inbox sweeper stops), then closes the session and the storage it opened — every start has
  * a close.
  */
-import { compileStorageOptions, openStorage, type Storage, type StorageOptions } from '@distci/common';
+import { compileStorageOptions, type StorageOptions } from '@distci/common';
+import { openStorage, type Storage } from '@distci/storage';
 import type { FastifyInstance } from 'fastify';
 import { createFrontend } from './create-frontend.js';
 import type { FrontendOptions } from './frontend-options.js';

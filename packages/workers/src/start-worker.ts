@@ -2,7 +2,8 @@
  * Starts a worker of any kind on opened storage: the entry point shared by `distci worker <kind>`,
  * `distci dev` and the tests. Each worker holds its own coordination session.
  */
-import type { Storage, WorkerKind } from '@distci/common';
+import type { WorkerKind } from '@distci/common';
+import type { Storage } from '@distci/storage';
 import { createConfigCache } from './control/config-cache.js';
 import { createControlHandler } from './control/control-handler.js';
 import { copyArtifactsKind } from './kinds/copy-artifacts.js';

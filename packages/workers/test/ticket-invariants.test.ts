@@ -16,7 +16,6 @@ import {
   type Claim,
   type CoordinationStore,
   claimTicket,
-  createEmbeddedServer,
   failExhaustedTicket,
   finishTicket,
   isDistciError,
@@ -26,6 +25,7 @@ import {
   releaseTicket,
   zpaths,
 } from '@distci/common';
+import { createEmbeddedServer } from '@distci/store-embedded';
 import fc from 'fast-check';
 import t from 'tap';
 

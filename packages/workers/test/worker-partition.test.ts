@@ -6,8 +6,8 @@
  * (invariant 4). When the network heals, the worker comes back with a new session and works again.
  */
 import { listWorkers, postTickets } from '@distci/common';
+import { startTcpProxy } from '@distci/testkit';
 import t from 'tap';
-import { startTcpProxy } from '../../common/test/harness/tcp-proxy.js';
 import { spawnWorker, spawnWorkers, type WorkerLine } from './helpers/worker-processes.js';
 import { testChroot } from './helpers/zookeeper.js';
 

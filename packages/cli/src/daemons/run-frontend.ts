@@ -1,6 +1,7 @@
 /** The body of `distci frontend` (loaded only when that command runs). */
-import { compileStorageOptions, openStorage } from '@distci/common';
+import { compileStorageOptions } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
+import { openStorage } from '@distci/storage';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { storageFlags } from '../storage-flags.js';

@@ -1,6 +1,7 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
-import { compileStorageOptions, isWorkerKind, openStorage, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, isWorkerKind, WORKER_KINDS } from '@distci/common';
+import { openStorage } from '@distci/storage';
 import { cliError, EXIT } from '../cli-error.js';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';

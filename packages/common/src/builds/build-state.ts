@@ -48,6 +48,12 @@ export interface BuildState {
   cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string } | null;
 }
 
+/** The control ticket payloads. */
+export type ControlPayload =
+  | { op: 'start'; job: string; build: number }
+  | { op: 'advance'; job: string; build: number }
+  | { op: 'cancel'; job: string; build: number };
+
 export type StepStatus = 'queued' | 'success' | 'failure' | 'skipped' | 'cancelled';
 
 export interface StepState {

@@ -8,8 +8,8 @@ import type { CoordinationStore } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
 import { zpaths } from '../keys.js';
 import { prepareTicketOps } from '../tickets/post-ticket.js';
+import type { ControlPayload } from './build-state.js';
 import { type BuildState, decodeJson, encodeJson } from './build-state.js';
-import type { ControlPayload } from './trigger-build.js';
 
 export async function cancelBuild(
   store: CoordinationStore,

@@ -9,9 +9,8 @@
 import type { Op } from '../coordination-store.js';
 import { zpaths } from '../keys.js';
 import type { TicketSpec } from '../tickets/ticket.js';
-import type { StepState } from './build-state.js';
+import type { ControlPayload, StepState } from './build-state.js';
 import { encodeJson } from './build-state.js';
-import type { ControlPayload } from './trigger-build.js';
 
 export interface StepPayload {
   job: string;

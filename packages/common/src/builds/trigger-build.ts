@@ -22,6 +22,7 @@ import { segment, zpaths } from '../keys.js';
 import { prepareTicketOps } from '../tickets/post-ticket.js';
 import {
   type BuildState,
+  type ControlPayload,
   decodeJson,
   encodeJson,
   type JobNode,
@@ -41,12 +42,6 @@ export interface TriggerRequest {
   /** Step id → state: steps created finished in the trigger's transaction (retry). */
   seedSteps?: Record<string, StepState>;
 }
-
-/** The control ticket payloads. */
-export type ControlPayload =
-  | { op: 'start'; job: string; build: number }
-  | { op: 'advance'; job: string; build: number }
-  | { op: 'cancel'; job: string; build: number };
 
 export const newJobNode = (): JobNode => ({ v: 1, nextBuild: 1, lastSuccessful: null, lastFinished: null });
 

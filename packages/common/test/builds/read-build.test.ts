@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createEmbeddedServer } from '@distci/store-embedded';
 import t from 'tap';
 import type { BuildRecord } from '../../src/builds/build-record.js';
 import { readBuild } from '../../src/builds/read-build.js';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
-import { createDirectoryBlobStore } from '../../src/directory-blob-store.js';
-import { createEmbeddedServer } from '../../src/embedded-store.js';
 import { blobKeys, zpaths } from '../../src/keys.js';
 
 const config = { key: blobKeys.jobConfigVersion('web', 'b'.repeat(64)), etag: 'b'.repeat(64) };

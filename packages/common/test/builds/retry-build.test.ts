@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createEmbeddedServer } from '@distci/store-embedded';
 import t from 'tap';
 import type { BuildRecord, StepRecord } from '../../src/builds/build-record.js';
 import { type BuildState, decodeJson, newStepState, type StepState } from '../../src/builds/build-state.js';
 import { retryBuild, retrySeeds } from '../../src/builds/retry-build.js';
 import { stepPath } from '../../src/builds/step-ticket.js';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
-import { createDirectoryBlobStore } from '../../src/directory-blob-store.js';
-import { createEmbeddedServer } from '../../src/embedded-store.js';
 import { blobKeys, zpaths } from '../../src/keys.js';
 
 function step(id: string, needs: string[], state: Partial<StepState>): StepRecord {

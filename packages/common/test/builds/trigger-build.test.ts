@@ -1,7 +1,7 @@
+import { createEmbeddedServer } from '@distci/store-embedded';
 import t from 'tap';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
 import type { CoordinationStore } from '../../src/coordination-store.js';
-import { createEmbeddedServer } from '../../src/embedded-store.js';
 import { blobKeys, zpaths } from '../../src/keys.js';
 
 const config = { key: blobKeys.jobConfigVersion('web', 'b'.repeat(64)), etag: 'b'.repeat(64) };

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '@distci/testkit';
 import t from 'tap';
 import { jobSchema } from '../../src/jobs/job-schema.js';
 import { parseJob, validateJob } from '../../src/jobs/validate-job.js';
 import { webJob } from '../fixtures/jobs.js';
-import { repoRoot } from '../harness/services.js';
 
 const problemsOf = (input: unknown) => {
   const r = validateJob(input);

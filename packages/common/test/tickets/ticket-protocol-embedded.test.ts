@@ -1,8 +1,8 @@
 /** The ticket protocol suite on the embedded store. */
+
+import { createEmbeddedServer } from '@distci/store-embedded';
+import { embeddedHarness, ticketProtocolSuite } from '@distci/testkit';
 import t from 'tap';
-import { createEmbeddedServer } from '../../src/embedded-server.js';
-import { ticketProtocolSuite } from '../conformance/ticket-protocol.js';
-import { embeddedHarness } from '../harness/coordination-harnesses.js';
 
 const server = createEmbeddedServer();
 t.teardown(() => server.close());

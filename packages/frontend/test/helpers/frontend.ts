@@ -9,19 +9,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type BlobStore,
-  type CoordinationStore,
-  createDirectoryBlobStore,
-  createEmbeddedServer,
-  createS3BlobStore,
-  createZooKeeperStore,
-  listAll,
-} from '@distci/common';
+import { type BlobStore, type CoordinationStore, listAll } from '@distci/common';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createEmbeddedServer } from '@distci/store-embedded';
+import { createS3BlobStore } from '@distci/store-s3';
+import { createZooKeeperStore } from '@distci/store-zookeeper';
+import { loadServices, removeTree, uniqueName } from '@distci/testkit';
 import type { FastifyInstance } from 'fastify';
 import type { Test } from 'tap';
-import { removeTree } from '../../../common/test/harness/remove-tree.js';
-import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 import { createFrontend } from '../../src/create-frontend.js';
 import { compileFrontendOptions, type FrontendFlags, type FrontendOptions } from '../../src/frontend-options.js';
 

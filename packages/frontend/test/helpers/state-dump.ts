@@ -3,7 +3,7 @@
  * object of its key prefix (key, size, ETag) — to prove a refused request changed nothing.
  */
 import { type BlobStore, type CoordinationStore, listAll } from '@distci/common';
-import { dumpTree } from '../../../common/test/fixtures/coordination-dump.js';
+import { dumpTree } from '@distci/testkit';
 
 export async function dumpState(store: CoordinationStore, blob: BlobStore): Promise<unknown> {
   const objects: Array<[string, number, string]> = [];

@@ -2,7 +2,8 @@
  * Real workers (`startWorker` of @distci/workers) on a test's storage, in-process, each with its own
  * session as separate processes would have; drained and awaited in teardown.
  */
-import type { Storage, WorkerKind } from '@distci/common';
+import type { WorkerKind } from '@distci/common';
+import type { Storage } from '@distci/storage';
 import { compileWorkerOptions, type RunningWorker, startWorker } from '@distci/workers';
 import type { Test } from 'tap';
 import type { TestStorage } from './frontend.js';

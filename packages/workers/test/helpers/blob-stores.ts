@@ -2,9 +2,11 @@
  * Blob stores for the worker tests: a directory store in a temp dir, or the run's real Ceph RGW
  * (`loadServices().s3`) under a key prefix of its own; both closed in teardown, the S3 prefix emptied.
  */
-import { type BlobStore, createDirectoryBlobStore, createS3BlobStore, listAll } from '@distci/common';
+import { type BlobStore, listAll } from '@distci/common';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createS3BlobStore } from '@distci/store-s3';
+import { loadServices, uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
-import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 import { tempDir } from './step-context.js';
 
 export async function testDirectoryBlobStore(t: Test): Promise<BlobStore> {

@@ -10,16 +10,15 @@ import {
   compileStorageOptions,
   listAll,
   loadJob,
-  openStorage,
   readBuildRecord,
-  type Storage,
   saveJob,
   triggerBuild,
   type WorkerKind,
   zpaths,
 } from '@distci/common';
+import { openStorage, type Storage } from '@distci/storage';
+import { loadServices, uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
-import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 import { type RunningWorker, startWorker } from '../../src/start-worker.js';
 import type { WorkerEvent } from '../../src/worker-events.js';
 import { compileWorkerOptions } from '../../src/worker-options.js';

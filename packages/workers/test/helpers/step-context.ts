@@ -11,13 +11,13 @@ import {
   type BlobStore,
   blobKeys,
   type CoordinationStore,
-  createEmbeddedStore,
   listAll,
   parseJob,
   planBuild,
   readBlob,
   type StepPayload,
 } from '@distci/common';
+import { createEmbeddedStore } from '@distci/store-embedded';
 import type { Test } from 'tap';
 import { createLogWriter } from '../../src/steps/log-writer.js';
 import { type StepContext, type StepStopReason, stepEnv } from '../../src/steps/step-handler.js';

@@ -3,10 +3,9 @@
  * store on it closed in teardown, and the chroot removed afterwards.
  */
 import type { CoordinationStore } from '@distci/common';
-import { createZooKeeperStore } from '@distci/common';
+import { createZooKeeperStore } from '@distci/store-zookeeper';
+import { loadServices, removeTree, uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
-import { removeTree } from '../../../common/test/harness/remove-tree.js';
-import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 
 export interface TestChroot {
   connect: string;

@@ -11,12 +11,12 @@ import {
   type BlobStore,
   blobKeys,
   type CoordinationStore,
-  createEmbeddedStore,
   encodeJson,
   type JobNode,
   readBlob,
   zpaths,
 } from '@distci/common';
+import { createEmbeddedStore } from '@distci/store-embedded';
 import t, { type Test } from 'tap';
 import { copyArtifactsKind } from '../../src/kinds/copy-artifacts.js';
 import { publishArtifactsKind } from '../../src/kinds/publish-artifacts.js';

@@ -18,8 +18,8 @@ import {
   readBlob,
   type StepPayload,
 } from '@distci/common';
+import { uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
-import { uniqueName } from '../../../common/test/harness/services.js';
 import { createLogWriter, type StepContext, type StepStopReason, stepEnv } from '../../src/steps/index.js';
 
 export interface ShellStepOptions {

@@ -15,9 +15,6 @@ import {
   type BlobStore,
   blobKeys,
   type Claim,
-  createDirectoryBlobStore,
-  createEmbeddedStore,
-  createS3BlobStore,
   decodeJson,
   readBlob,
   type StepPayload,
@@ -25,9 +22,12 @@ import {
   saveJob,
   triggerBuild,
 } from '@distci/common';
+import { createDirectoryBlobStore } from '@distci/store-directory';
+import { createEmbeddedStore } from '@distci/store-embedded';
+import { createS3BlobStore } from '@distci/store-s3';
+import { loadServices, uniqueName } from '@distci/testkit';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
-import { loadServices, uniqueName } from '../../../common/test/harness/services.js';
 import { createConfigCache } from '../../src/control/config-cache.js';
 import { createExecShellKind, execShellKind, KILL_GRACE_MS, shellEnv } from '../../src/kinds/exec-shell.js';
 import { liveGroupMembers } from '../../src/kinds/process-group.js';

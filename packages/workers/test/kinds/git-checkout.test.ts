@@ -11,7 +11,6 @@ import {
   type BlobStore,
   blobKeys,
   type Claim,
-  createEmbeddedStore,
   decodeJson,
   listAll,
   type StepPayload,
@@ -19,6 +18,7 @@ import {
   saveJob,
   triggerBuild,
 } from '@distci/common';
+import { createEmbeddedStore } from '@distci/store-embedded';
 import t, { type Test } from 'tap';
 import { createConfigCache } from '../../src/control/config-cache.js';
 import { createGitCheckoutKind, gitCacheDir } from '../../src/kinds/git-checkout.js';

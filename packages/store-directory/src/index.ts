@@ -1,0 +1,1 @@
+export * from './directory-blob-store.js';
