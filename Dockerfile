@@ -8,6 +8,12 @@ RUN apt-get update \
 WORKDIR /opt/distci
 COPY package.json package-lock.json ./
 COPY packages/common/package.json packages/common/
+COPY packages/store-zookeeper/package.json packages/store-zookeeper/
+COPY packages/store-embedded/package.json packages/store-embedded/
+COPY packages/store-s3/package.json packages/store-s3/
+COPY packages/store-directory/package.json packages/store-directory/
+COPY packages/storage/package.json packages/storage/
+COPY packages/testkit/package.json packages/testkit/
 COPY packages/workers/package.json packages/workers/
 COPY packages/frontend/package.json packages/frontend/
 COPY packages/cli/package.json packages/cli/
