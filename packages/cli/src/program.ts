@@ -7,6 +7,7 @@ import { buildCommand } from './commands/build.js';
 import { devCommand } from './commands/dev.js';
 import { frontendCommand } from './commands/frontend.js';
 import { jobCommand } from './commands/job.js';
+import { storageCommand } from './commands/storage.js';
 import { viewCommands } from './commands/views.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -35,5 +36,6 @@ DISTCI_TOKEN; default: the token \`distci dev\` keeps in its data dir); --json p
   viewCommands(program);
   frontendCommand(program);
   workerCommand(program);
+  storageCommand(program);
   return program;
 }

@@ -54,6 +54,15 @@ export interface ListPage {
 export interface BlobStore {
   /** Which adapter this is: `s3` or `directory`. */
   readonly kind: string;
+  /** Where the objects live, for messages: `bucket 'distci' at http://rgw:7480`, `directory /var/lib/x`. */
+  readonly where: string;
+  /**
+   * Whether the container (the S3 bucket, the root directory) exists. Never creates it: a process that
+   * finds it missing says so by name instead of answering every write with a store error.
+   */
+  containerExists(): Promise<boolean>;
+  /** Creates the container when it is missing (idempotent); true when this call created it. */
+  createContainer(): Promise<boolean>;
   put(key: string, body: BlobBody, options?: PutOptions): Promise<{ etag: string }>;
   /** Throws `DISTCI_BLOB_NOT_FOUND`. */
   get(key: string): Promise<{ body: Readable; info: BlobInfo }>;

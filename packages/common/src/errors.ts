@@ -73,6 +73,10 @@ export const ERROR_CODES = {
   },
   DISTCI_RATE_LIMITED: { status: 429, summary: 'Too many requests from this client; wait and retry.' },
   DISTCI_NOT_READY: { status: 503, summary: 'The frontend cannot reach its coordination store or object store.' },
+  DISTCI_STORAGE_NOT_INITIALISED: {
+    status: 503,
+    summary: 'The object store has no bucket (or directory) for distci yet.',
+  },
   // Generic
   DISTCI_INTERNAL: { status: 500, summary: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; summary: string }>;

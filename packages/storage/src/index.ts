@@ -1,1 +1,2 @@
 export * from './open-storage.js';
+export * from './storage-init.js';

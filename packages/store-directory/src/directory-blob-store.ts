@@ -22,7 +22,7 @@
  * tear an object); temp and lock-staging files of a crashed process stay (listings ignore them).
  */
 import type { FileHandle } from 'node:fs/promises';
-import { link, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, ListOptions, ListPage, PutOptions } from '@distci/common';
@@ -98,6 +98,7 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
 
   return {
     kind: 'directory',
+    where: `directory ${base}`,
 
     async put(key, body, put: PutOptions = {}) {
       let loc: KeyLocation;
@@ -231,6 +232,22 @@ export function createDirectoryBlobStore(options: DirectoryBlobOptions): BlobSto
         if (errno(err) === 'ENOENT') return;
         throw failure('delete', key, err);
       }
+    },
+
+    async containerExists() {
+      checkOpen();
+      try {
+        return (await stat(base)).isDirectory();
+      } catch (err) {
+        if (errno(err) === 'ENOENT') return false;
+        throw failure('stat', '', err);
+      }
+    },
+
+    async createContainer() {
+      checkOpen();
+      // mkdir -p answers the first directory it created, undefined when all existed.
+      return (await mkdir(base, { recursive: true, mode: 0o700 })) !== undefined;
     },
 
     async close() {

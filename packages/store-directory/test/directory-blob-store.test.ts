@@ -19,6 +19,7 @@ const root = t.testdir();
 blobConformance(t, {
   name: 'directory',
   open: async (prefix) => createDirectoryBlobStore({ dir: root, prefix }),
+  openMissing: async (name) => createDirectoryBlobStore({ dir: join(root, 'missing', name), prefix: '' }),
 });
 
 /** A store on a fresh directory of its own (`t.testdir()`, or `dir`), closed when `t` ends. */

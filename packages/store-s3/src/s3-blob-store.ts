@@ -12,8 +12,10 @@
  */
 import { Readable } from 'node:stream';
 import {
+  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
@@ -85,6 +87,33 @@ export function createS3BlobStore(options: S3BlobOptions): BlobStore {
 
   return {
     kind: 's3',
+    where: `bucket '${Bucket}' at ${options.endpoint}`,
+
+    async containerExists() {
+      checkOpen();
+      try {
+        await client.send(new HeadBucketCommand({ Bucket }));
+        return true;
+      } catch (err) {
+        if (statusOf(err) === 404) return false;
+        throw s3Failure(where, 'HeadBucket', '', err);
+      }
+    },
+
+    async createContainer() {
+      // HEAD first: RGW (like S3 in us-east-1) answers 200 to a CreateBucket of a bucket its caller owns
+      // already, so the create alone cannot tell "created" from "was there".
+      if (await this.containerExists()) return false;
+      try {
+        await client.send(new CreateBucketCommand({ Bucket }));
+        return true;
+      } catch (err) {
+        // Two `storage init` racing, or a re-run: the bucket is ours already, which is what was asked.
+        const name = sdkError(err).name;
+        if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return false;
+        throw s3Failure(where, 'CreateBucket', '', err);
+      }
+    },
 
     async put(key, body: BlobBody, put: PutOptions = {}) {
       let Key: string;

@@ -20,6 +20,15 @@ blobConformance(t, {
       secretAccessKey: s3.secretAccessKey,
       prefix,
     }),
+  openMissing: async (name) =>
+    createS3BlobStore({
+      endpoint: s3.endpoint,
+      bucket: name,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      prefix: '',
+    }),
 });
 
 t.test('s3: a missing bucket and a dead endpoint are clear errors', async (t) => {

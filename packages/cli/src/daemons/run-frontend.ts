@@ -1,7 +1,7 @@
 /** The body of `distci frontend` (loaded only when that command runs). */
 import { compileStorageOptions } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
-import { openStorage } from '@distci/storage';
+import { checkStorage, openStorage } from '@distci/storage';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { storageFlags } from '../storage-flags.js';
@@ -19,6 +19,13 @@ export async function runFrontend(opts: Record<string, string | undefined>): Pro
   });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   const storage = await openStorage(storageOptions);
+  // A frontend without its bucket still starts (its /readyz answers 503 with the same reason, so a
+  // balancer keeps it out), but says at once what is missing and what to run.
+  const missing = await checkStorage(storage).then(
+    () => null,
+    (err: Error) => err.message,
+  );
+  if (missing) log.info(`not ready: ${missing}`);
   let frontend: Awaited<ReturnType<typeof startFrontend>>;
   try {
     frontend = await startFrontend({ storage, options });

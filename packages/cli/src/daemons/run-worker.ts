@@ -1,7 +1,7 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
 import { compileStorageOptions, isWorkerKind, WORKER_KINDS } from '@distci/common';
-import { openStorage } from '@distci/storage';
+import { checkStorage, openStorage } from '@distci/storage';
 import { cliError, EXIT } from '../cli-error.js';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
@@ -18,6 +18,13 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
   if (typeof opts.dataDir === 'string') process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
   const storage = await openStorage(storageOptions);
+  try {
+    // A worker can do nothing without its bucket: refuse to start, naming it (a supervisor restarts it).
+    await checkStorage(storage);
+  } catch (err) {
+    await storage.close();
+    throw cliError((err as Error).message, { code: (err as { code?: string }).code });
+  }
   let set: Awaited<ReturnType<typeof startWorkers>>;
   try {
     set = await startWorkers(

@@ -1,7 +1,7 @@
 /**
  * `/healthz`: the process answers (for a liveness probe: restart it when this fails).
- * `/readyz`: this frontend can serve — its coordination session is connected and the object store
- * answers a HEAD within 2 s; 503 `DISTCI_NOT_READY` otherwise, naming which (for a readiness probe:
+ * `/readyz`: this frontend can serve — its coordination session is connected and the object store's
+ * bucket exists and answers a HEAD within 2 s; 503 `DISTCI_NOT_READY` otherwise, naming which (for a readiness probe:
  * take it out of the balancer, do not restart it; the session reconnects by itself).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -56,7 +56,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const coordination = store.state;
       let objectStore = 'ok';
       try {
-        await withTimeout(blob.head(PROBE_KEY), BLOB_PROBE_MS);
+        // The container first: a HEAD of a key in a missing bucket answers 404 like a missing key, so
+        // without this a frontend on a fresh RGW said ready and failed every write.
+        if (!(await withTimeout(blob.containerExists(), BLOB_PROBE_MS))) {
+          objectStore = `${blob.where} does not exist — run \`distci storage init\``;
+        } else {
+          await withTimeout(blob.head(PROBE_KEY), BLOB_PROBE_MS);
+        }
       } catch (err) {
         objectStore = `unreachable: ${(err as Error).message}`;
       }

@@ -16,6 +16,8 @@ import { uniqueName } from '../harness/services.js';
 export interface BlobHarness {
   name: string;
   open(prefix: string): Promise<BlobStore>;
+  /** A store whose container (bucket, root directory) does not exist yet, named `name`. */
+  openMissing(name: string): Promise<BlobStore>;
 }
 
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
@@ -56,6 +58,19 @@ export function blobConformance(t: Test, harness: BlobHarness): void {
     for await (const blob of listAll(store, { prefix })) keys.push(blob.key);
     return keys;
   };
+
+  t.test(`${harness.name}: a missing container is reported, created once, then used`, async (t) => {
+    const store = await harness.openMissing(uniqueName('container'));
+    t.teardown(() => store.close());
+    t.match(store.where, /\S/, 'says where its objects live');
+    t.equal(await store.containerExists(), false, 'missing before');
+    t.equal(await store.createContainer(), true, 'created by the first call');
+    t.equal(await store.containerExists(), true, 'exists after');
+    t.equal(await store.createContainer(), false, 'a second call creates nothing');
+    await store.put('k', 'v');
+    t.equal((await readBlob(store, 'k')).toString(), 'v');
+    await store.delete('k');
+  });
 
   t.test(`${harness.name}: put and get buffers, strings and small streams`, async (t) => {
     const store = await open(t);
