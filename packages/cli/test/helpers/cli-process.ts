@@ -39,9 +39,9 @@ export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
 export function spawnCli(
   t: Test,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; bin?: string } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [options.bin ?? bin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -116,7 +116,7 @@ export function spawnCli(
 export async function runCli(
   t: Test,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; bin?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawnCli(t, args, options);
   const { code } = await p.exited;
