@@ -7,7 +7,13 @@
 import { hostname } from 'node:os';
 import type { WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
-import { compileWorkerOptions, type RunningWorker, startWorker, type WorkerFlags } from '@distci/workers';
+import {
+  compileWorkerOptions,
+  type RunningWorker,
+  startWorker,
+  type WorkerFlags,
+  type WorkerMetrics,
+} from '@distci/workers';
 import type { EventLog } from './event-log.js';
 
 export interface WorkerSet {
@@ -27,12 +33,20 @@ export async function startWorkers(
   specs: Array<Omit<WorkerFlags, 'kind'> & { kind: WorkerKind }>,
   log: EventLog,
   env: Record<string, string | undefined> = process.env,
+  metrics?: WorkerMetrics,
 ): Promise<WorkerSet> {
   const workers: RunningWorker[] = [];
   try {
     for (const spec of specs) {
       const options = compileWorkerOptions(spec, env);
-      workers.push(await startWorker({ storage, options, onEvent: log.forWorker(options) }));
+      const logEvent = log.forWorker(options);
+      const onEvent: typeof logEvent = metrics
+        ? (event) => {
+            logEvent(event);
+            metrics.observe(options.kind, event);
+          }
+        : logEvent;
+      workers.push(await startWorker({ storage, options, onEvent }));
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
       log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}`);
     }

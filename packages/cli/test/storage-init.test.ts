@@ -2,7 +2,8 @@
  * `distci storage init` against the test run's real Ceph RGW, on a bucket that does not exist yet:
  * before it, a frontend starts but says which bucket is missing and its /readyz answers 503 with that
  * reason, and a worker refuses to start naming it; `storage init` creates the bucket (and again: it
- * exists), then the same frontend is ready and a build runs to success.
+ * exists), then the same frontend is ready and a build runs to success; the exec-shell worker's
+ * `/metrics` (`--metrics-port`) then counts its claim and completion.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,8 +54,18 @@ t.test('a fresh RGW: missing bucket named at start and by /readyz, then storage 
   t.match(again.stdout, `${where}: exists`, 'a second init creates nothing');
 
   t.equal((await fetch(`${url}/readyz`)).status, 200, '/readyz: 200 once the bucket exists');
-  const workers = ['control', 'exec-shell'].map((kind) => spawnCli(t, ['worker', kind], { env }));
+  const workers = [
+    spawnCli(t, ['worker', 'control'], { env }),
+    spawnCli(t, ['worker', 'exec-shell', '--metrics-port', '0'], { env }),
+  ];
   await Promise.all(workers.map((w) => w.waitFor(/ready: coordination zookeeper/, 'a worker', { stream: 'stderr' })));
+  const [, metricsUrl] = await workers[1]!.waitFor(
+    /metrics and health at (http:\/\/[\d.:]+)\/metrics/,
+    'the metrics URL',
+    {
+      stream: 'stderr',
+    },
+  );
   await writeFile(
     join(dir, 'job.json'),
     JSON.stringify({
@@ -67,6 +78,14 @@ t.test('a fresh RGW: missing bucket named at start and by /readyz, then storage 
   const run = await runCli(t, ['build', 'trigger', 'fresh', '--follow', ...api]);
   t.equal(run.code, 0, 'the build succeeds', { stdout: run.stdout, stderr: run.stderr });
   t.match(run.stdout, /hello from a fresh bucket/);
+  const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+  t.match(metrics, /distci_worker_claims_total\{kind="exec-shell"\} 1/, "the worker's /metrics counts its claim");
+  t.match(
+    metrics,
+    /distci_worker_tickets_ended_total\{kind="exec-shell",outcome="completed"\} 1/,
+    'and its completion',
+  );
+  t.equal((await fetch(`${metricsUrl}/healthz`)).status, 200, 'and /healthz answers 200');
   for (const p of [frontend, ...workers]) p.kill('SIGTERM');
   await Promise.all([frontend, ...workers].map((p) => p.exited));
 });

@@ -9,4 +9,6 @@ export * from './ticket-runner.js';
 export * from './wakeup.js';
 export * from './worker.js';
 export * from './worker-events.js';
+export * from './worker-http.js';
+export * from './worker-metrics.js';
 export * from './worker-options.js';

@@ -22,6 +22,8 @@ export interface WorkerEvent {
   ticket?: string;
   attempt?: number;
   message?: string;
+  /** On `claimed`: how long the ticket waited in its queue, from posting to this claim. */
+  queueWaitMs?: number;
 }
 
 export type WorkerEventListener = (event: WorkerEvent) => void;

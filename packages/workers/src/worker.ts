@@ -108,7 +108,7 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
   const start = (claim: Claim) => {
     const controller = new AbortController();
     const ticket = `${claim.ticket.kind}/${claim.ticket.id}`;
-    report('claimed', { ticket, attempt: claim.attempt });
+    report('claimed', { ticket, attempt: claim.attempt, queueWaitMs: Math.max(0, Date.now() - claim.ticket.postedAt) });
     // A batch of claims resolves one by one: the session may have ended between this claim's answer and
     // now, after `abandonAll` ran. Then the attempt is over before it starts.
     if (claim.sessionId !== store.sessionId) controller.abort('session-lost' satisfies AbortReason);

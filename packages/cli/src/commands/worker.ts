@@ -22,6 +22,11 @@ export function workerCommand(program: Command): void {
       .option('--concurrency <n>', 'tickets run at once (env DISTCI_CONCURRENCY; default 1)')
       .option('--grace-ms <ms>', 'drain grace on SIGTERM (env DISTCI_GRACE_MS; default 30000)')
       .option('--worker-id <id>', 'worker id (env DISTCI_WORKER_ID; default <host>-<pid>-<random>)')
+      .option(
+        '--metrics-port <port>',
+        'serve /metrics and /healthz on this port (env DISTCI_METRICS_PORT; default: off)',
+      )
+      .option('--metrics-host <host>', 'address for --metrics-port (env DISTCI_METRICS_HOST; default 127.0.0.1)')
       .option('--json', 'log worker events as JSON lines'),
   ).action(async (kind: string, opts: Record<string, string | boolean | undefined>) => {
     const { runWorker } = await import('../daemons/run-worker.js');

@@ -1,11 +1,12 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
 import { compileStorageOptions, isWorkerKind, WORKER_KINDS } from '@distci/common';
-import { checkStorage, openStorage } from '@distci/storage';
+import { checkStorage, openStorage, type Storage } from '@distci/storage';
+import { createWorkerMetrics, startWorkerHttp, type WorkerHttp, type WorkerMetrics } from '@distci/workers';
 import { cliError, EXIT } from '../cli-error.js';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
-import { startWorkers } from '../start-workers.js';
+import { startWorkers, type WorkerSet } from '../start-workers.js';
 import { storageFlags } from '../storage-flags.js';
 import { describeStorage } from './describe-storage.js';
 
@@ -17,6 +18,9 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   const storageOptions = compileStorageOptions(storageFlags(opts));
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
   if (typeof opts.dataDir === 'string') process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
+  const metricsPort = parseMetricsPort(opts.metricsPort ?? process.env.DISTCI_METRICS_PORT);
+  const metricsHost = (opts.metricsHost as string | undefined) ?? process.env.DISTCI_METRICS_HOST ?? '127.0.0.1';
+  const metrics = createWorkerMetrics();
   const storage = await openStorage(storageOptions);
   try {
     // A worker can do nothing without its bucket: refuse to start, naming it (a supervisor restarts it).
@@ -39,23 +43,56 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
         },
       ],
       log,
+      process.env,
+      metrics,
     );
   } catch (err) {
     await storage.close();
     throw err;
   }
+  const http =
+    metricsPort === null ? null : await startMetricsEndpoint(metrics, metricsHost, metricsPort, set, storage);
+  if (http) log.info(`metrics and health at ${http.url}/metrics, ${http.url}/healthz`);
   log.info(`ready: ${describeStorage(storageOptions)}`);
   let stopped = false;
   const stop = async () => {
     stopped = true;
     await set.drain();
+    await http?.close();
     await storage.close();
     log.info('stopped');
   };
   onShutdown(stop, log.info);
   await set.done;
   if (!stopped) {
+    await http?.close();
     await storage.close();
     throw new Error(`the ${kind} worker stopped without being asked to; see the lines above`);
+  }
+}
+
+/** `--metrics-port`: unset (no endpoint), or a TCP port (0 picks a free one). */
+function parseMetricsPort(value: unknown): number | null {
+  if (value === undefined || value === '') return null;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw cliError(`--metrics-port must be a TCP port (0-65535), not '${String(value)}'`, { exitCode: EXIT.usage });
+  }
+  return port;
+}
+
+async function startMetricsEndpoint(
+  metrics: WorkerMetrics,
+  host: string,
+  port: number,
+  set: WorkerSet,
+  storage: Storage,
+): Promise<WorkerHttp> {
+  try {
+    return await startWorkerHttp({ host, port, registry: metrics.registry, unhealthy: () => metrics.unhealthy() });
+  } catch (err) {
+    await set.drain();
+    await storage.close();
+    throw cliError(`cannot serve metrics on ${host}:${port}: ${(err as Error).message}`);
   }
 }
