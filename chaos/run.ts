@@ -87,7 +87,7 @@ const MODE = args.quick
       triggerEveryMs: 800,
       workers: { control: 2, 'git-checkout': 2, 'exec-shell': 3, 'publish-artifacts': 2, 'copy-artifacts': 2 },
       plan: {
-        cycles: 3,
+        cycles: 2,
         gapMs: 8000,
         rgwFreezeMs: 10_000,
         rgwDownMs: 30_000,
@@ -95,7 +95,7 @@ const MODE = args.quick
         workerKillEveryMs: 6000,
         skip: new Set<string>(),
       },
-      settleMs: 600_000,
+      settleMs: 240_000,
     };
 
 if (args.skip) MODE.plan.skip = new Set(args.skip);
@@ -376,9 +376,12 @@ try {
     '',
     '| at (s) | fault | target | lasted (s) |',
     '|---|---|---|---|',
-    ...results.faults.map(
-      (e) => `| ${(e.at / 1000).toFixed(1)} | ${e.fault} | ${e.target} | ${((e.end - e.at) / 1000).toFixed(1)} |`,
-    ),
+    ...[...results.faults]
+      .sort((a, b) => a.at - b.at)
+      .map(
+        (e) =>
+          `| ${(e.at / 1000).toFixed(1)} | ${e.fault} | ${e.target} | ${((e.lastedMs ?? e.end - e.at) / 1000).toFixed(1)} |`,
+      ),
     '',
   ].join('\n');
   writeFileSync(join(args.out, `${name}.md`), md);

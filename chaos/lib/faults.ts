@@ -18,6 +18,8 @@ export interface FaultEvent {
   end: number;
   /** The worker kind it hit, for worker faults. */
   kind?: string;
+  /** How long the fault itself lasted (a partition, a pause), when `end` is its start. */
+  lastedMs?: number;
 }
 
 export interface FaultPlan {
@@ -64,7 +66,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
   const record = (e: FaultEvent) => {
     events.push(e);
-    log(`fault ${e.fault} ${e.target} (${((e.end - e.at) / 1000).toFixed(1)} s)`);
+    log(`fault ${e.fault} ${e.target} (${((e.lastedMs ?? e.end - e.at) / 1000).toFixed(1)} s)`);
   };
   let timelineDone = false;
   const killing = () => !timelineDone || !ctx.done();
@@ -94,7 +96,13 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         await sleep(plan.pauseMs);
         ensemble.heal(follower);
         await ensemble.waitQuorum();
-        record({ fault: `zk-follower-${ensemble.partitionMode}`, target: `zk${follower.id}`, at, end: at });
+        record({
+          fault: `zk-follower-${ensemble.partitionMode}`,
+          target: `zk${follower.id}`,
+          at,
+          end: at,
+          lastedMs: Date.now() - at,
+        });
       }
       await wait(plan.gapMs);
       if (!plan.skip.has('rgw-freeze')) {
@@ -132,7 +140,7 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
         await sleep(plan.pauseMs);
         cluster.resume(w);
         busy.delete(w);
-        record({ fault: 'worker-sigstop', target: w.name, kind: w.kind, at, end: at });
+        record({ fault: 'worker-sigstop', target: w.name, kind: w.kind, at, end: at, lastedMs: Date.now() - at });
       }
     }
   };
