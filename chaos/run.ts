@@ -131,6 +131,13 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
+// A stray rejection must not end the run before the cleanup: every process is ours to stop.
+process.on('unhandledRejection', (err) => {
+  console.error('unhandled rejection:', err);
+  if (stopping) return;
+  stopping = true;
+  void cleanup().finally(() => process.exit(1));
+});
 
 /** Polls the API until every build of `job` is final (and there are at least `min`), or the deadline. */
 async function settle(api: ChaosApi, job: string, min: number, deadline: number): Promise<boolean> {
@@ -331,8 +338,10 @@ try {
     partitionMode: ensemble.partitionMode,
     faults: faults.events.map((e) => ({ ...e, at: e.at - chaosStart, end: e.end - chaosStart })),
     skippedFaults: [...MODE.plan.skip],
+    faultErrors: faults.errors,
   };
   const checks: Array<[string, number | string, boolean]> = [
+    ['faults that could not be injected or undone', faults.errors.length, faults.errors.length === 0],
     ['builds lost', results.buildsLost.length, results.buildsLost.length === 0],
     ['builds stuck', results.buildsStuck.length, results.buildsStuck.length === 0],
     ['downstream builds missing', downstreamMissing, downstreamMissing === 0],

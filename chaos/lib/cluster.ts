@@ -14,6 +14,8 @@ export type Kind = (typeof KINDS)[number];
 
 const FRONTEND_READY = /frontend ready at (http:\/\/\S+)/;
 const WORKER_READY = /ready: /;
+/** 180 s: a restart on a 2-core machine other work keeps at load 20-30 (≈5-20 s when it is quieter). */
+const READY_TIMEOUT_MS = 180_000;
 
 export interface Slot {
   name: string;
@@ -78,8 +80,8 @@ export async function startCluster(input: ClusterInput): Promise<Cluster> {
     }
   }
   const ready = async (slot: Slot) => {
-    if (slot.kind === 'frontend') slot.url = (await slot.proc.waitFor(FRONTEND_READY))[1]!;
-    else await slot.proc.waitFor(WORKER_READY);
+    if (slot.kind === 'frontend') slot.url = (await slot.proc.waitFor(FRONTEND_READY, READY_TIMEOUT_MS))[1]!;
+    else await slot.proc.waitFor(WORKER_READY, READY_TIMEOUT_MS);
   };
   const all = () => [...frontends, ...workers];
   const cluster: Cluster = {

@@ -58,8 +58,21 @@ export interface FaultContext {
   done: () => boolean;
 }
 
-export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEvent[]; finished: Promise<void> } {
+export function runFaults(
+  ctx: FaultContext,
+  plan: FaultPlan,
+): { events: FaultEvent[]; errors: string[]; finished: Promise<void> } {
   const events: FaultEvent[] = [];
+  /** A fault that could not be injected or undone (e.g. a process slower than its ready timeout). */
+  const errors: string[] = [];
+  const guarded = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      log(`fault ${what} went wrong: ${(err as Error).message.split('\n')[0]}`);
+    }
+  };
   const { cluster, ensemble, rgw, random, log } = ctx;
   /** Slots a fault is acting on, so the random killer leaves them alone. */
   const busy = new Set<Slot>();
@@ -157,16 +170,16 @@ export function runFaults(ctx: FaultContext, plan: FaultPlan): { events: FaultEv
       await cluster.kill(w);
       record({ fault: 'worker-kill', target: w.name, kind: w.kind, at, end: at });
       await sleep(500 + 2000 * random());
-      await cluster.start(w);
+      await guarded(`restart ${w.name}`, () => cluster.start(w));
       busy.delete(w);
     }
   };
 
   const finished = Promise.all([
-    timeline().finally(() => {
+    guarded('timeline', timeline).finally(() => {
       timelineDone = true;
     }),
-    killer(),
+    guarded('worker killer', killer),
   ]).then(() => undefined);
-  return { events, finished };
+  return { events, errors, finished };
 }
