@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { Storage, WorkerKind } from '@distci/common';
 import { compileWorkerOptions, type RunningWorker, startWorker, type WorkerFlags } from '@distci/workers';
 import type { EventLog } from './event-log.js';
+import { pc } from './output.js';
 
 export interface WorkerSet {
   readonly workers: RunningWorker[];
@@ -31,9 +32,12 @@ export async function startWorkers(
   try {
     for (const spec of specs) {
       const options = compileWorkerOptions(spec, env);
-      workers.push(await startWorker({ storage, options, onEvent: log.forWorker(options) }));
+      const running = await startWorker({ storage, options, onEvent: log.forWorker(options) });
+      workers.push(running);
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
-      log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}`);
+      const isolation = options.kind === 'exec-shell' ? `, steps isolated: ${running.isolation}` : '';
+      log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}${isolation}`);
+      if (running.warning) log.info(pc.yellow(`WARNING: ${running.warning}`));
     }
   } catch (err) {
     await Promise.allSettled(workers.map((w) => w.worker.drain(0)));
