@@ -113,3 +113,25 @@ t.test('a worker SIGKILLed mid-step leaves no process of the step behind', async
   while (withMarker(marker).length > 0 && Date.now() < until) await delay(50);
   t.same(withMarker(marker), [], 'no sleep of the step survives its worker');
 });
+
+t.test('without bubblewrap: a cluster worker refuses to start, distci dev warns once and runs', async (t) => {
+  // A PATH without bwrap (node is started by its absolute path).
+  const env = { PATH: await tempDir(t) };
+  const worker = await runCli(t, ['worker', 'exec-shell', '--data-dir', await tempDir(t)], { env });
+  t.not(worker.code, 0, 'the worker exits with an error');
+  t.match(worker.stderr, /DISTCI_NO_SANDBOX/);
+  t.match(worker.stderr, /bwrap is not installed/);
+  t.match(worker.stderr, /--isolation none/, 'the error says how to run anyway');
+
+  const none = spawnCli(t, ['worker', 'exec-shell', '--data-dir', await tempDir(t), '--isolation', 'none'], { env });
+  await none.waitFor(/steps isolated: none/, 'the unisolated worker to start', { stream: 'stderr' });
+  none.kill('SIGTERM');
+  t.equal((await none.exited).code, 0, 'with --isolation none it runs');
+
+  const dataDir = await tempDir(t);
+  const devProcess = spawnCli(t, ['dev', '--port', '0', '--data-dir', dataDir], { env });
+  await devProcess.waitFor(/dashboard and API/, 'distci dev to start');
+  t.equal(devProcess.stderr().match(/steps are NOT isolated/g)?.length, 1, 'distci dev says it once');
+  devProcess.kill('SIGTERM');
+  await devProcess.exited;
+});

@@ -27,8 +27,8 @@
  * both, and `detectSandbox` runs them once (`bwrap … true`) before a worker trusts them.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve, sep } from 'node:path';
 import { distciError } from '@distci/common';
 
 /** Where the step's (empty, private) home is inside the sandbox. */
@@ -134,17 +134,40 @@ export type SandboxCheck = { ok: true; sandbox: Sandbox } | { ok: false; why: st
 
 const checks = new Map<string, Promise<SandboxCheck>>();
 
+/** `name` looked up on the worker's PATH (a path with a slash is taken as it is); null if not there. */
+function findExecutable(name: string, path = process.env.PATH ?? ''): string | null {
+  const candidates = name.includes('/')
+    ? [resolve(name)]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, name));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {}
+  }
+  return null;
+}
+
 /**
- * Whether bubblewrap works here with the sandbox's flags: runs `bwrap <flags> -- true` once per
- * binary (cached for the process), 10 s at most (it takes ~5 ms).
+ * Whether bubblewrap works here with the sandbox's flags: finds `bwrap` on the worker's PATH and runs
+ * `bwrap <flags> -- true` once per binary (cached for the process), 10 s at most (it takes ~5 ms).
  */
 export function detectSandbox(bwrap = 'bwrap'): Promise<SandboxCheck> {
   let check = checks.get(bwrap);
   if (!check) {
     check = new Promise<SandboxCheck>((done) => {
+      // Found once on the worker's own PATH: steps get another PATH, and bwrap is spawned by this path.
+      const file = findExecutable(bwrap);
+      if (!file) {
+        done({ ok: false, why: `${bwrap} is not installed (not found on PATH)` });
+        return;
+      }
       let sandbox: Sandbox;
       try {
-        sandbox = createSandbox(bwrap);
+        sandbox = createSandbox(file);
       } catch (err) {
         done({ ok: false, why: (err as Error).message });
         return;
