@@ -1,9 +1,10 @@
 # The distci image: one image for every component (`distci frontend`, `distci worker <kind>`, `distci dev`).
 # It runs the TypeScript sources through tsx (a runtime dependency), like `npx distci` on a clone.
 FROM node:20-bookworm-slim
-# git: the git-checkout worker; ca-certificates: https remotes; tini: signals reach node (SIGTERM drains).
+# git: the git-checkout worker; ca-certificates: https remotes; tini: signals reach node (SIGTERM drains);
+# bubblewrap: the exec-shell worker's step sandbox (see docker-compose.yml for what it needs of Docker).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates tini \
+ && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/distci
 COPY package.json package-lock.json ./

@@ -5,7 +5,7 @@
  * taken in the same run (these machines are noisy). Writes `results/<latest|quick>.json` and `.md`.
  * How to read each figure: `bench/README.md`.
  *
- * Sections (`--only`): zookeeper, latency, throughput, logs, artifacts, frontend.
+ * Sections (`--only`): zookeeper, latency, throughput, logs, artifacts, frontend, sandbox.
  * Every process it starts is stopped by PID at the end, also on failure or Ctrl-C.
  */
 import { mkdirSync } from 'node:fs';
@@ -19,10 +19,11 @@ import { artifacts } from './sections/artifacts.js';
 import { frontend } from './sections/frontend.js';
 import { latency } from './sections/latency.js';
 import { logs } from './sections/logs.js';
+import { sandbox } from './sections/sandbox.js';
 import { throughput } from './sections/throughput.js';
 import { zkCeiling } from './sections/zk-ceiling.js';
 
-const SECTIONS = ['zookeeper', 'latency', 'throughput', 'logs', 'artifacts', 'frontend'] as const;
+const SECTIONS = ['zookeeper', 'latency', 'throughput', 'logs', 'artifacts', 'frontend', 'sandbox'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]) {
@@ -90,6 +91,7 @@ try {
   await run('logs', () => logs(ctx));
   await run('artifacts', () => artifacts(ctx));
   await run('frontend', () => frontend(ctx));
+  await run('sandbox', () => sandbox(ctx));
   const machine = await machineInfo(services, args.quick);
   const files = writeResults(
     outDir,

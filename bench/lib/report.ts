@@ -8,6 +8,7 @@ import type { ArtifactsResult } from '../sections/artifacts.js';
 import type { FrontendResult } from '../sections/frontend.js';
 import type { LatencyResult } from '../sections/latency.js';
 import type { LogsResult } from '../sections/logs.js';
+import type { SandboxResult } from '../sections/sandbox.js';
 import type { ThroughputResult } from '../sections/throughput.js';
 import type { CeilingResult } from '../sections/zk-ceiling.js';
 import type { BenchServices } from './services.js';
@@ -55,6 +56,7 @@ interface Results {
   logs?: LogsResult;
   artifacts?: ArtifactsResult;
   frontend?: FrontendResult;
+  sandbox?: SandboxResult;
 }
 
 /** The design's model: 2 write transactions per ticket, 1 per trigger; a build of k steps has 1 + 2k tickets. */
@@ -154,6 +156,17 @@ function table(m: MachineInfo, r: Results, seconds: number): string {
       `${f.frontend.requestsPerSecond} req/s, p99 ${ms(f.frontend.p99Ms)}, ${f.frontend.errors} errors`,
       `bare fastify: ${f.bare.requestsPerSecond} req/s, p99 ${ms(f.bare.p99Ms)}`,
       `${f.ratio}`,
+    );
+  }
+  if (r.sandbox) {
+    const b = r.sandbox;
+    row(
+      '8. noop exec-shell step in its bubblewrap sandbox',
+      b.bwrapMs
+        ? `p50 ${ms(b.bwrapMs.p50)}, p99 ${ms(b.bwrapMs.p99)} (${b.runs} runs); +${b.overheadMs} ms a step`
+        : `not measured: ${b.skipped}`,
+      b.noneMs ? `--isolation none: p50 ${ms(b.noneMs.p50)}, p99 ${ms(b.noneMs.p99)}` : null,
+      b.ratio === null ? null : `${b.ratio}×`,
     );
   }
   const header = [

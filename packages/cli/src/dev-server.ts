@@ -24,6 +24,8 @@ export interface DevOptions {
   readonly labels: readonly string[];
   /** The frontend's request log level (default warn). */
   readonly logLevel?: string;
+  /** How exec-shell steps are isolated (default env DISTCI_ISOLATION, then `auto`). */
+  readonly isolation?: string;
 }
 
 export interface DevServer {
@@ -67,6 +69,8 @@ export async function startDev(options: DevOptions, log: EventLog, env = process
         // Enough for the samples' parallel steps on a laptop; exec-shell runs real processes.
         concurrency: kind === 'exec-shell' ? 4 : 2,
         workerId: `dev-${kind}-${process.pid}`,
+        // One machine, often a laptop without bubblewrap: isolate steps when it works, warn when not.
+        isolation: options.isolation ?? env.DISTCI_ISOLATION ?? 'auto',
       })),
       log,
       env,

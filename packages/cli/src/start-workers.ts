@@ -15,6 +15,7 @@ import {
   type WorkerMetrics,
 } from '@distci/workers';
 import type { EventLog } from './event-log.js';
+import { pc } from './output.js';
 
 export interface WorkerSet {
   readonly workers: RunningWorker[];
@@ -46,9 +47,12 @@ export async function startWorkers(
             metrics.observe(options.kind, event);
           }
         : logEvent;
-      workers.push(await startWorker({ storage, options, onEvent }));
+      const running = await startWorker({ storage, options, onEvent });
+      workers.push(running);
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
-      log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}`);
+      const isolation = options.kind === 'exec-shell' ? `, steps isolated: ${running.isolation}` : '';
+      log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}${isolation}`);
+      if (running.warning) log.info(pc.yellow(`WARNING: ${running.warning}`));
     }
   } catch (err) {
     await Promise.allSettled(workers.map((w) => w.worker.drain(0)));

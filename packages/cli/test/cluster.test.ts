@@ -52,9 +52,15 @@ function startFrontendProcess(t: Test, c: Cluster, port = '0'): { process: CliPr
   return { process: p, url };
 }
 
-async function startWorkerProcesses(t: Test, c: Cluster, kinds: readonly string[]): Promise<CliProcess[]> {
+/** Worker daemons of `kinds`; exec-shell steps in the sandbox (the default) unless `isolation` says `none`. */
+async function startWorkerProcesses(
+  t: Test,
+  c: Cluster,
+  kinds: readonly string[],
+  isolation: 'bwrap' | 'none' = 'bwrap',
+): Promise<CliProcess[]> {
   const workers = kinds.map((kind) =>
-    spawnCli(t, ['worker', kind, '--grace-ms', '5000'], {
+    spawnCli(t, ['worker', kind, '--grace-ms', '5000', '--isolation', isolation], {
       env: { ...c.env, DISTCI_GIT_CACHE_DIR: join(c.dir, `git-cache-${kind}`) },
     }),
   );
@@ -117,7 +123,8 @@ t.test('a follow survives its frontend: SIGKILLed mid-build, another takes its p
   const c = await clusterEnv(t);
   const port = String(await freePort());
   const first = startFrontendProcess(t, c, port);
-  await startWorkerProcesses(t, c, ['control', 'exec-shell']);
+  // Unisolated: the step blocks on a FIFO in the test's temp dir (a sandbox has a private /tmp).
+  await startWorkerProcesses(t, c, ['control', 'exec-shell'], 'none');
   const url = await first.url;
   const api = ['--url', url, '--token', c.token];
   // The step prints a line, then blocks on a FIFO until the test opens it: the frontend dies while

@@ -3,8 +3,10 @@
  * commands over a real socket: a followed build streams its log live and exits with the build's
  * result; `--json` output parses; bad input and an unreachable API give errors that say what to do.
  */
-import { execFileSync } from 'node:child_process';
+
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { readJobFile } from '../src/commands/job.js';
@@ -34,19 +36,32 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
   });
 
   await t.test('the log arrives while the step still runs', async (t) => {
-    // The step prints a line, then blocks reading a FIFO that the test opens only once the client has
-    // printed that line: the build cannot end before the line was streamed.
+    // The step prints a line, then blocks on a request to a local server that answers only once the
+    // client has printed that line: the build cannot end before the line was streamed. (A server, not
+    // a FIFO: the step runs in its sandbox, which has its own /tmp; bash's /dev/tcp, as sh has none.)
     const dir = await tempDir(t);
-    const fifo = join(dir, 'gate');
-    execFileSync('mkfifo', [fifo]);
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gate = createServer((_req, res) => {
+      void opened.then(() => res.end('opened\n'));
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => gate.close(() => resolve())));
+    const { port } = gate.address() as AddressInfo;
+    const request = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3; tail -n 1 <&3`;
     const job = join(dir, 'live.json');
     await writeFile(
       job,
       JSON.stringify({
         name: 'live',
-        env: { GATE: fifo },
         steps: [
-          { name: 'wait', type: 'exec-shell', run: 'echo before-gate\nread line < "$GATE"\necho "after-gate $line"' },
+          {
+            name: 'wait',
+            type: 'exec-shell',
+            run: `echo before-gate\nline=$(bash -c '${request}')\necho "after-gate $line"`,
+          },
         ],
       }),
     );
@@ -56,7 +71,7 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
     await follow.waitFor(/wait\s+│ before-gate/, 'the first log line');
     t.comment(`first log line after ${Date.now() - t0} ms`);
     t.notMatch(follow.stdout(), /after-gate/, 'the step is still running');
-    await writeFile(fifo, 'opened\n');
+    open();
     const { code } = await follow.exited;
     t.equal(code, 0, 'exit code 0', { stdout: follow.stdout(), stderr: follow.stderr() });
     t.match(follow.stdout(), /wait\s+│ after-gate opened/);

@@ -10,6 +10,11 @@
 export const ERROR_CODES = {
   // Options and configuration
   DISTCI_BAD_OPTION: { status: 400, summary: 'An option, flag or environment variable has an invalid value.' },
+  DISTCI_NO_SANDBOX: {
+    status: 503,
+    summary:
+      'An exec-shell worker must isolate its steps (--isolation bwrap) but bubblewrap is missing or does not work.',
+  },
   // Coordination store
   DISTCI_NO_NODE: { status: 404, summary: 'The node does not exist.' },
   DISTCI_NODE_EXISTS: { status: 409, summary: 'A node already exists at that path.' },

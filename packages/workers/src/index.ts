@@ -1,6 +1,7 @@
 export * from './backoff.js';
 export * from './claim-loop.js';
 export * from './control/index.js';
+export { detectSandbox, ISOLATION_MODES, type IsolationMode, resolveIsolation } from './kinds/sandbox.js';
 export * from './presence-loop.js';
 export * from './start-worker.js';
 export * from './steps/index.js';

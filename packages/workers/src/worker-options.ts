@@ -8,10 +8,16 @@
  * | drain grace on SIGTERM | `--grace-ms` | `DISTCI_GRACE_MS` | 30000 |
  * | safety sweep period | `--sweep-ms` | `DISTCI_SWEEP_MS` | 30000 |
  * | worker id | `--worker-id` | `DISTCI_WORKER_ID` | `<host>-<pid>-<random>` |
+ * | step isolation (exec-shell) | `--isolation bwrap\|none` | `DISTCI_ISOLATION` | `bwrap` (`distci dev`: `auto`) |
+ *
+ * Isolation (`kinds/sandbox.ts`): `bwrap` runs each step in bubblewrap and refuses to start without a
+ * working one (`DISTCI_NO_SANDBOX`); `none` runs steps as plain processes of the worker; `auto` takes
+ * bubblewrap when it works and warns once otherwise.
  */
 import { hostname } from 'node:os';
 import { distciError, isWorkerKind, LABEL, WORKER_KINDS, type WorkerKind } from '@distci/common';
 import { nanoid } from 'nanoid';
+import { ISOLATION_MODES, type IsolationMode } from './kinds/sandbox.js';
 
 /** 30 s: long enough for most steps to finish on a rolling restart, short of systemd's 90 s stop limit. */
 export const DEFAULT_GRACE_MS = 30_000;
@@ -29,6 +35,8 @@ export interface WorkerOptions {
   readonly concurrency: number;
   readonly graceMs: number;
   readonly sweepMs: number;
+  /** How exec-shell steps are isolated from the worker (other kinds run no step processes). */
+  readonly isolation: IsolationMode;
   readonly version: string;
 }
 
@@ -39,6 +47,7 @@ export interface WorkerFlags {
   graceMs?: string | number;
   sweepMs?: string | number;
   workerId?: string;
+  isolation?: string;
 }
 
 function int(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
@@ -77,6 +86,12 @@ export function compileWorkerOptions(
       hint: 'use 1-100 of A-Z a-z 0-9 . _ -',
     });
   }
+  const isolation = flags.isolation ?? env.DISTCI_ISOLATION ?? 'bwrap';
+  if (!ISOLATION_MODES.includes(isolation as IsolationMode)) {
+    throw distciError('DISTCI_BAD_OPTION', `isolation '${isolation}' is not valid`, {
+      hint: 'use bwrap (steps in a bubblewrap sandbox), none (steps see the worker) or auto (bwrap when it works)',
+    });
+  }
   return Object.freeze({
     kind: flags.kind,
     id,
@@ -85,6 +100,7 @@ export function compileWorkerOptions(
     concurrency: int('concurrency', flags.concurrency ?? env.DISTCI_CONCURRENCY, 1, 1, 256),
     graceMs: int('grace-ms', flags.graceMs ?? env.DISTCI_GRACE_MS, DEFAULT_GRACE_MS, 0, 3_600_000),
     sweepMs: int('sweep-ms', flags.sweepMs ?? env.DISTCI_SWEEP_MS, DEFAULT_SWEEP_MS, 100, 3_600_000),
+    isolation: isolation as IsolationMode,
     version: '0.1.0',
   });
 }

@@ -164,8 +164,9 @@ t.test('a failing step fails the build with its exit code and log; dependents ar
 
 t.test('independent steps run in parallel on two workers; a 2×2 matrix runs 4 steps', async (t) => {
   const c = await startTestCluster(t, { control: 1 });
-  await c.startWorker('exec-shell', { concurrency: 1 });
-  await c.startWorker('exec-shell', { concurrency: 1 });
+  // Unisolated: the two steps meet through files of the test's host (a sandbox has a private /tmp).
+  await c.startWorker('exec-shell', { concurrency: 1, isolation: 'none' });
+  await c.startWorker('exec-shell', { concurrency: 1, isolation: 'none' });
   const flags = await tempDir(t);
   // Each step waits (bounded) until the other has started: they can only both succeed by overlapping.
   const waitFor = (other: string) =>
@@ -189,7 +190,10 @@ t.test('independent steps run in parallel on two workers; a 2×2 matrix runs 4 s
 });
 
 t.test('cancel and timeout leave no process of the step alive', async (t) => {
-  const c = await startTestCluster(t, { control: 1, 'exec-shell': 1 });
+  // Unisolated: the script leaves its pids in a dir of the test's host and they are checked as the
+  // host's; the sandboxed counterpart is in kinds/exec-shell-sandbox.test.ts.
+  const c = await startTestCluster(t, { control: 1 });
+  await c.startWorker('exec-shell', { isolation: 'none' });
   const dir = await tempDir(t);
   const script = (name: string) =>
     `sleep 1000 & echo $! > ${dir}/${name}.child; (sleep 1000) & echo $! >> ${dir}/${name}.child; echo $$ > ${dir}/${name}.pid; wait`;

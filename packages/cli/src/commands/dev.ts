@@ -19,6 +19,10 @@ export function devCommand(program: Command): void {
     .option('--host <host>', 'address to listen on (env DISTCI_HOST; default 127.0.0.1)')
     .option('--data-dir <dir>', 'where state lives (env DISTCI_DATA_DIR; default .distci)')
     .option('--labels <a,b>', `labels for the exec-shell worker besides ${process.platform},${process.arch}`)
+    .option(
+      '--isolation <mode>',
+      'steps: bwrap (bubblewrap sandbox), none, or auto: bwrap when it works, else none with a warning\n(env DISTCI_ISOLATION; default auto)',
+    )
     .option('--demo', 'build the sample jobs against local git repositories, follow the build, exit with its result')
     .option('--log-level <level>', "the frontend's request log level, on stderr (default warn)")
     .option('--json', 'log worker events as JSON lines (stderr)')

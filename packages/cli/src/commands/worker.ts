@@ -1,5 +1,5 @@
 /**
- * `distci worker <kind> [--labels a,b] [--concurrency N]`: one worker daemon of a cluster, on
+ * `distci worker <kind> [--labels a,b] [--concurrency N] [--isolation bwrap|none]`: one worker daemon of a cluster, on
  * ZooKeeper + S3 (or the embedded store and a directory on one machine). SIGTERM drains: no new
  * claims, in-flight tickets get the grace period to finish, the rest are released for other workers.
  * The body is in `daemons/run-worker.ts`, loaded only when this command runs.
@@ -27,6 +27,10 @@ export function workerCommand(program: Command): void {
         'serve /metrics and /healthz on this port (env DISTCI_METRICS_PORT; default: off)',
       )
       .option('--metrics-host <host>', 'address for --metrics-port (env DISTCI_METRICS_HOST; default 127.0.0.1)')
+      .option(
+        '--isolation <mode>',
+        'exec-shell steps: bwrap (a bubblewrap sandbox; refuses to start without a working one) or none\n(steps see the worker) (env DISTCI_ISOLATION; default bwrap)',
+      )
       .option('--json', 'log worker events as JSON lines'),
   ).action(async (kind: string, opts: Record<string, string | boolean | undefined>) => {
     const { runWorker } = await import('../daemons/run-worker.js');

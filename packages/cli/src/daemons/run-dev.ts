@@ -15,6 +15,7 @@ export interface DevFlags {
   json?: boolean;
   quiet?: boolean;
   logLevel?: string;
+  isolation?: string;
 }
 
 export async function runDev(opts: DevFlags): Promise<void> {
@@ -29,6 +30,7 @@ export async function runDev(opts: DevFlags): Promise<void> {
       host: opts.host,
       labels: (opts.labels ?? '').split(',').filter(Boolean),
       logLevel: opts.logLevel,
+      isolation: opts.isolation,
     },
     log,
   );

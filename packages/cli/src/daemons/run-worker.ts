@@ -40,6 +40,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
           concurrency: opts.concurrency as string | undefined,
           graceMs: opts.graceMs as string | undefined,
           workerId: opts.workerId as string | undefined,
+          isolation: opts.isolation as string | undefined,
         },
       ],
       log,

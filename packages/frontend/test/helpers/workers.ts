@@ -12,6 +12,8 @@ export async function startWorkers(
   t: Test,
   storage: TestStorage,
   kinds: Partial<Record<WorkerKind, number>>,
+  /** exec-shell steps: in the sandbox where bubblewrap works (`auto`, the default), or `none`. */
+  isolation: 'auto' | 'none' = 'auto',
 ): Promise<RunningWorker[]> {
   const running: RunningWorker[] = [];
   t.teardown(async () => {
@@ -22,7 +24,7 @@ export async function startWorkers(
   const asStorage = { connect: storage.connect, blob: storage.blob } as unknown as Storage;
   for (const [kind, n] of Object.entries(kinds) as Array<[WorkerKind, number]>) {
     for (let i = 0; i < n; i++) {
-      const options = compileWorkerOptions({ kind, concurrency: 2, labels: 'linux', sweepMs: 5000 }, {});
+      const options = compileWorkerOptions({ kind, concurrency: 2, labels: 'linux', sweepMs: 5000, isolation }, {});
       running.push(await startWorker({ storage: asStorage, options }));
     }
   }

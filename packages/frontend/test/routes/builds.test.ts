@@ -104,7 +104,8 @@ t.test('trigger, list, read, cancel', async (t) => {
 t.test('retry a failed step with real workers: it and its dependents run again, the rest is copied', async (t) => {
   const storage = realStorage(t);
   const { app } = await testFrontend(t, storage);
-  await startWorkers(t, storage, { control: 1, 'exec-shell': 2 });
+  // Unisolated: the flaky step checks a file of the test's host (a sandbox has a private /tmp).
+  await startWorkers(t, storage, { control: 1, 'exec-shell': 2 }, 'none');
   const dir = await mkdtemp(join(tmpdir(), 'distci-retry-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const job = {

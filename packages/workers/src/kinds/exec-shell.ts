@@ -16,6 +16,12 @@
  *   process group is ended (`terminateGroup`: SIGTERM, SIGKILL after `KILL_GRACE_MS`), and the kind
  *   returns only once no process of the step is left: nothing outlives the step, and the workspace is
  *   archived after its last writer is gone.
+ * - Isolation (`options.sandbox`, `sandbox.ts`): the shell runs inside bubblewrap, which sees only
+ *   the system read-only, the workspace, the script, a private /tmp and an empty home (`STEP_HOME`, also
+ *   `$HOME`; `$TMPDIR` is /tmp), in its own PID namespace. The process group to signal is then the
+ *   sandbox's (its init's pid, read from bwrap's `--info-fd`), and ending it ends the namespace: when the
+ *   shell exits, or dies of the stop's SIGTERM, the kernel SIGKILLs whatever else still runs in it
+ *   (processes left behind get no SIGTERM grace inside a sandbox; a `setsid` cannot escape either).
  * - The log ends with a `[distci]` line saying how the script ended. Exit code 0 is success; anything
  *   else is a failure with reason `exit-code` (a death by signal N reports 128+N, as sh's `$?` would).
  *   The step handler turns a stop into `timeout` / `cancelled` from `ctx.stopReason()`.
@@ -27,7 +33,8 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
 import { pumpOutput } from './output-pump.js';
-import { terminateGroup, trackGroup } from './process-group.js';
+import { signalGroup, terminateGroup, trackGroup } from './process-group.js';
+import { type Sandbox, STEP_HOME } from './sandbox.js';
 import { createStepOutput } from './step-output.js';
 
 /**
@@ -73,6 +80,8 @@ export interface ExecShellOptions {
   secrets?(ctx: StepContext): readonly string[];
   /** Where the script's temp file goes (default the OS temp dir). */
   scriptDir?: string;
+  /** The sandbox steps run in (`resolveIsolation`); null or absent: steps run unisolated. */
+  sandbox?: Sandbox | null;
 }
 
 /** The step's environment: the inherited part of `from`, then the step's own env. */
@@ -97,9 +106,28 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   return n === undefined ? null : 128 + n;
 }
 
+/** The host pid of a sandbox's init, from bwrap's `--info-fd` JSON; null if bwrap wrote none. */
+async function sandboxInit(info: Readable | undefined, bwrapPid: number | undefined): Promise<number | null> {
+  if (!info || bwrapPid === undefined) return null;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of info) chunks.push(chunk as Buffer);
+  } catch {
+    return null;
+  }
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)['child-pid'];
+  } catch {
+    return null;
+  }
+  return typeof pid === 'number' && Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
 export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
   const shell = options.shell ?? 'sh';
   const graceMs = options.killGraceMs ?? KILL_GRACE_MS;
+  const sandbox = options.sandbox ?? null;
 
   async function run(ctx: StepContext): Promise<StepRunResult> {
     if (ctx.config.type !== 'exec-shell') {
@@ -117,22 +145,33 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
       const script = join(scriptDir, 'run.sh');
       await writeFile(script, ctx.config.run, { mode: 0o600 });
       const startedAt = performance.now();
-      const child = execa(shell, ['-e', script], {
+      const command = [shell, '-e', script];
+      // In a sandbox: an empty home and the private /tmp, unless the job sets its own.
+      const env = shellEnv(
+        sandbox ? { HOME: STEP_HOME, TMPDIR: '/tmp', ...ctx.env } : ctx.env,
+        process.env,
+        options.inheritEnv,
+      );
+      const [file, args] = sandbox
+        ? [sandbox.bwrap, ['--info-fd', '3', ...sandbox.args({ workspace: ctx.dir, readOnly: [script], command })]]
+        : [shell, command.slice(1)];
+      const child = execa(file, args, {
         cwd: ctx.dir,
-        env: shellEnv(ctx.env, process.env, options.inheritEnv),
+        env,
         extendEnv: false,
         detached: true,
-        stdin: 'ignore',
-        stdout: 'pipe',
-        stderr: 'pipe',
+        stdio: sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
         buffer: false,
         encoding: 'buffer',
         reject: false,
         cleanup: false,
         forceKillAfterDelay: false,
       });
+      // Without a sandbox the shell leads the group; in one, bwrap does (and dying, ends the sandbox).
       const pgid = child.pid;
       const untrack = pgid === undefined ? () => {} : trackGroup(pgid);
+      // The sandbox's init leads the group of every process inside (`--new-session`).
+      const init = sandbox ? sandboxInit(child.stdio[3] as Readable | undefined, child.pid) : Promise.resolve(null);
 
       const pump = pumpOutput([child.stdout, child.stderr] as Readable[], out);
 
@@ -147,12 +186,11 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
 
       // Ending the group: started by an abort or by the shell's exit, whichever comes first.
       let ending: Promise<unknown> | null = null;
-      const endGroup = (): Promise<unknown> => {
-        if (pgid === undefined) return Promise.resolve();
-        ending ??= terminateGroup(pgid, {
+      const terminate = (group: number, noteLeftovers: boolean) =>
+        terminateGroup(group, {
           graceMs,
           onTerm(pids) {
-            if (ctx.signal.aborted) return; // the stop was noted already
+            if (ctx.signal.aborted || !noteLeftovers) return; // the stop was noted already
             out.note(`the script left ${pids.length} process(es) running (pids ${pids.join(', ')}): SIGTERM`);
           },
           onKill(pids) {
@@ -163,6 +201,22 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
         }).then((r) => {
           if (r.survivors.length) out.note(`pids ${r.survivors.join(', ')} survived SIGKILL (stuck in the kernel?)`);
         });
+      const endSandbox = async () => {
+        const pid1 = await init;
+        if (pid1 === null) {
+          // bwrap wrote no init pid (it failed to set up, or is gone): killing bwrap ends its sandbox.
+          if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
+          return;
+        }
+        // A stop: SIGTERM to every process in the sandbox, SIGKILL after the grace. A shell that exited:
+        // the sandbox is ending already (see the module comment); wait for it, quietly. The group holds
+        // the init, which ignores SIGTERM and goes only with the namespace: once the group is empty, so
+        // is the namespace, processes that left the group inside (setsid) included.
+        await terminate(pid1, false);
+      };
+      const endGroup = (): Promise<unknown> => {
+        if (pgid === undefined) return Promise.resolve();
+        ending ??= sandbox ? endSandbox() : terminate(pgid, true);
         return ending;
       };
       const onAbort = () => {

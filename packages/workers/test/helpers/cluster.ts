@@ -31,7 +31,11 @@ export interface TestCluster {
   blob: BlobStore;
   workers: RunningWorker[];
   events: WorkerEvent[];
-  startWorker(kind: WorkerKind, flags?: { labels?: string; concurrency?: number }): Promise<RunningWorker>;
+  /** Starts a worker; exec-shell steps run in the sandbox where bubblewrap works (isolation `auto`). */
+  startWorker(
+    kind: WorkerKind,
+    flags?: { labels?: string; concurrency?: number; isolation?: 'bwrap' | 'none' | 'auto' },
+  ): Promise<RunningWorker>;
   push(config: unknown): Promise<void>;
   trigger(job: string, ref?: string): Promise<number>;
   /** Resolves with the archived record once the build's node is gone. */
@@ -73,7 +77,12 @@ export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind
       const running = await startWorker({
         storage,
         options: compileWorkerOptions(
-          { kind, concurrency: flags.concurrency ?? 2, labels: flags.labels ?? 'linux' },
+          {
+            kind,
+            concurrency: flags.concurrency ?? 2,
+            labels: flags.labels ?? 'linux',
+            isolation: flags.isolation ?? 'auto',
+          },
           {},
         ),
         onEvent: (e) => events.push(e),

@@ -5,6 +5,10 @@
  *
  * Process-group tests never sleep: the script writes its PIDs to a temp file and renames it into place,
  * the test watches the workspace for that name, then stops the step and checks every PID is gone.
+ *
+ * Steps run in the real bubblewrap sandbox where it works (`isolated`), like a worker's. The
+ * process-group tests run `unisolated`: they check the pids the script prints, which are the host's
+ * only outside a PID namespace; their sandboxed counterparts are in `exec-shell-sandbox.test.ts`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -29,11 +33,20 @@ import { loadServices, uniqueName } from '@distci/testkit';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { createConfigCache } from '../../src/control/config-cache.js';
-import { createExecShellKind, execShellKind, KILL_GRACE_MS, shellEnv } from '../../src/kinds/exec-shell.js';
+import { createExecShellKind, KILL_GRACE_MS, shellEnv } from '../../src/kinds/exec-shell.js';
 import { liveGroupMembers } from '../../src/kinds/process-group.js';
+import { detectSandbox } from '../../src/kinds/sandbox.js';
 import { LOG_BACKLOG_LIMIT } from '../../src/kinds/step-output.js';
 import { createStepHandler, type StepRunResult } from '../../src/steps/index.js';
 import { type ShellStepOptions, shellStep } from './exec-shell-context.js';
+
+const check = await detectSandbox();
+if (!check.ok) t.comment(`bubblewrap does not work here (${check.why}): steps run unisolated`);
+const sandbox = check.ok ? check.sandbox : null;
+/** The kind as a worker runs it: in the sandbox (where bubblewrap works). */
+const isolated = createExecShellKind({ sandbox });
+/** The kind without a sandbox (`--isolation none`): its processes have the host's pids. */
+const unisolated = createExecShellKind({ sandbox: null });
 
 /** A directory blob store in a temp dir, removed in teardown. */
 async function dirStore(t: Test): Promise<BlobStore> {
@@ -46,8 +59,8 @@ async function dirStore(t: Test): Promise<BlobStore> {
   return blob;
 }
 
-/** Runs a step to its end with the default kind; returns the result and the whole log. */
-async function runStep(t: Test, options: Omit<ShellStepOptions, 'blob'> & { blob?: BlobStore }, kind = execShellKind) {
+/** Runs a step to its end (in the sandbox unless told); returns the result and the whole log. */
+async function runStep(t: Test, options: Omit<ShellStepOptions, 'blob'> & { blob?: BlobStore }, kind = isolated) {
   const step = await shellStep(t, { blob: options.blob ?? (await dirStore(t)), ...options });
   const result = await kind.run(step.ctx);
   await step.closeLog();
@@ -116,7 +129,7 @@ wait
 `;
 
 /** Starts `run`, waits for its `pids` file, returns the PIDs (the shell's first) and the running step. */
-async function startFamily(t: Test, run: string, kind = execShellKind) {
+async function startFamily(t: Test, run: string, kind = unisolated) {
   const step = await shellStep(t, { blob: await dirStore(t), run });
   const running = kind.run(step.ctx);
   await fileAppears(step.dir, 'pids', running);
@@ -209,7 +222,7 @@ t.test('the workspace is the cwd, and what the script writes there stays', async
     run: 'pwd > where\ncat restored.txt > copy.txt\nmkdir -p out && echo built > out/app',
   });
   await writeFile(join(step.dir, 'restored.txt'), 'from the needs\n');
-  const result = await execShellKind.run(step.ctx);
+  const result = await isolated.run(step.ctx);
   await step.closeLog();
   t.equal(result.status, 'success');
   t.equal((await readFile(join(step.dir, 'where'), 'utf8')).trim(), await realpath(step.dir));
@@ -235,7 +248,7 @@ t.test('a timeout kills the whole process group', async (t) => {
 
 t.test('a cancel kills the group; processes that ignore SIGTERM get SIGKILL after the grace', async (t) => {
   const graceMs = 300;
-  const kind = createExecShellKind({ killGraceMs: graceMs });
+  const kind = createExecShellKind({ killGraceMs: graceMs, sandbox: null });
   const stubborn = `trap '' TERM\n${FAMILY}`; // ignored signals are inherited: every sleep ignores SIGTERM
   const { step, running, pids, pgid } = await startFamily(t, stubborn, kind);
   const stoppedAt = performance.now();
@@ -280,7 +293,7 @@ t.test('through the step handler: a step timeout ends the whole group and is rec
     upstream: null,
   };
   const handler = createStepHandler({
-    kind: execShellKind,
+    kind: unisolated, // the script leaves its pids outside the workspace, and reads them as the host's
     blob,
     configs: createConfigCache(blob),
     workerId: 'test-worker',
@@ -308,7 +321,7 @@ t.test('through the step handler: a step timeout ends the whole group and is rec
 
 t.test('background processes a successful script leaves behind are ended too', async (t) => {
   // The leftover sleep holds the output pipe open: the step must not wait for it.
-  const { step, result, log } = await runStep(t, { run: 'sleep 1000 &\necho $! > leftover\necho done' });
+  const { step, result, log } = await runStep(t, { run: 'sleep 1000 &\necho $! > leftover\necho done' }, unisolated);
   const pid = Number((await readFile(join(step.dir, 'leftover'), 'utf8')).trim());
   t.teardown(() => {
     if (!gone(pid)) process.kill(pid, 'SIGKILL');
@@ -320,9 +333,13 @@ t.test('background processes a successful script leaves behind are ended too', a
 
 t.test('a process that leaves the group (setsid) cannot hold the step open', async (t) => {
   // The documented limit: it escapes the kill, but the kind closes its end of the pipe and returns.
-  const { step, result, log } = await runStep(t, {
-    run: "setsid sh -c 'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 1000' &\nwhile [ ! -e escaped ]; do :; done",
-  });
+  const { step, result, log } = await runStep(
+    t,
+    {
+      run: "setsid sh -c 'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 1000' &\nwhile [ ! -e escaped ]; do :; done",
+    },
+    unisolated,
+  );
   const pid = Number((await readFile(join(step.dir, 'escaped'), 'utf8')).trim());
   t.teardown(() => {
     if (!gone(pid)) process.kill(pid, 'SIGKILL');
@@ -356,7 +373,7 @@ t.test('a 50 MB log arrives intact in the real object store (Ceph RGW)', async (
     },
   });
   const startedAt = performance.now();
-  const result = await execShellKind.run(step.ctx);
+  const result = await isolated.run(step.ctx);
   const chunkCount = await step.closeLog();
   const stepMs = performance.now() - startedAt;
   t.equal(result.status, 'success');
@@ -406,7 +423,7 @@ done`;
 });
 
 t.test('secrets are masked even when split across writes and chunks', async (t) => {
-  const kind = createExecShellKind({ secrets: (ctx) => [ctx.env.TOKEN ?? ''] });
+  const kind = createExecShellKind({ secrets: (ctx) => [ctx.env.TOKEN ?? ''], sandbox });
   const { result, log } = await runStep(
     t,
     {
@@ -425,14 +442,15 @@ t.test('secrets are masked even when split across writes and chunks', async (t) 
 t.test(
   'a shell that cannot start is an infrastructure failure; a step stopped before it starts runs nothing',
   async (t) => {
-    const missing = createExecShellKind({ shell: '/nonexistent/sh' });
+    // Unisolated: in the sandbox, bwrap reports a missing shell as the script's exit code 1.
+    const missing = createExecShellKind({ shell: '/nonexistent/sh', sandbox: null });
     const { result, log } = await runStep(t, { run: 'echo hi' }, missing);
     t.match(result, { status: 'failure', reason: 'infrastructure', workspace: 'unchanged' });
     t.match(log, /\[distci\] could not start \/nonexistent\/sh/);
 
     const step = await shellStep(t, { blob: await dirStore(t), run: 'touch ran' });
     step.stop('cancelled');
-    t.match(await execShellKind.run(step.ctx), { status: 'failure', workspace: 'unchanged' });
+    t.match(await isolated.run(step.ctx), { status: 'failure', workspace: 'unchanged' });
     await step.closeLog();
     t.notOk(existsSync(join(step.dir, 'ran')));
   },
