@@ -89,6 +89,11 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
   const { tokenDigests } = fastify.frontendOptions;
   assetHash(); // fail at start, not on the first page, if the client sources are missing
 
+  // Pages are not the API: kept out of the OpenAPI document (`docs/api.md` lists them).
+  fastify.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
+
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
