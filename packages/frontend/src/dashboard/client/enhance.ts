@@ -44,13 +44,9 @@ function enhanceForm(form: HTMLFormElement): void {
   form.dataset.enhanced = '1';
   const field = form.querySelector<HTMLElement>('.token-field');
   const input = form.querySelector<HTMLInputElement>('input[name="token"]');
-  const sync = () => {
-    const has = storedToken() !== null;
-    if (field) field.hidden = has;
-    if (input) input.required = !has;
-  };
-  sync();
-  window.addEventListener('distci-token', sync);
+  // With JS the token comes from localStorage; the field shows only when none is stored and one is needed.
+  if (field) field.hidden = true;
+  if (input) input.required = false;
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const typed = input?.value.trim();
@@ -59,6 +55,12 @@ function enhanceForm(form: HTMLFormElement): void {
     const out = form.querySelector('.form-result') ?? form.appendChild(document.createElement('span'));
     out.className = 'form-result';
     out.setAttribute('role', 'status');
+    if (!token) {
+      if (field) field.hidden = false;
+      input?.focus();
+      out.textContent = 'enter an API token (kept in this browser)';
+      return;
+    }
     out.textContent = '…';
     const res = await fetch(form.dataset.api!, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     const body = (await res.json().catch(() => ({}))) as { message?: string; number?: number; job?: string };
