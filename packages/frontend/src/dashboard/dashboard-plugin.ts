@@ -42,10 +42,12 @@ import { buildBody } from './pages/build-page.js';
 import { buildsBody, matches, parseFilters } from './pages/builds-page.js';
 import { errorBody } from './pages/error-page.js';
 import { jobBody } from './pages/job-page.js';
+import { loginBody } from './pages/login-page.js';
 import { overviewBody } from './pages/overview-page.js';
 import { queueBody } from './pages/queue-page.js';
 import { stepBody } from './pages/step-page.js';
 import { workersBody } from './pages/workers-page.js';
+import { tokenCookie, tokenFromCookie } from './token-cookie.js';
 
 /** 10: builds per job the overview and the unfiltered builds list read (one `readBuild` each). */
 const PER_JOB = 10;
@@ -86,12 +88,33 @@ interface FormBody {
 
 export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
   const { store, blob } = fastify.storage;
-  const { tokenDigests } = fastify.frontendOptions;
+  const { tokenDigests, readAuth, publicUrl } = fastify.frontendOptions;
+  const secureCookie = publicUrl?.startsWith('https:') ?? false;
   assetHash(); // fail at start, not on the first page, if the client sources are missing
 
-  // Pages are not the API: kept out of the OpenAPI document (`docs/api.md` lists them).
+  // Pages are not the API: kept out of the OpenAPI document (`docs/api.md` lists them). Their auth is
+  // checked here (`pageAuth`), so that a missing token gets the login page rather than a JSON 401.
   fastify.addHook('onRoute', (route) => {
     route.schema = { ...route.schema, hide: true };
+    if (route.method === 'GET' || (Array.isArray(route.method) && route.method.includes('GET'))) {
+      route.config = { ...route.config, auth: 'public' };
+    }
+  });
+
+  /** With `DISTCI_READ_AUTH=token`, a page needs the login cookie (or a bearer header); else the login page. */
+  fastify.addHook('preHandler', async (request, reply) => {
+    if (readAuth !== 'token' || request.method !== 'GET' || request.url.startsWith('/dashboard/assets/')) return;
+    const token = tokenFromCookie(request.headers.cookie);
+    request.caller =
+      authenticate(request.headers.authorization, tokenDigests) ??
+      (token ? authenticate(`Bearer ${token}`, tokenDigests) : null);
+    if (request.caller) return;
+    return sendPage(
+      request,
+      reply,
+      { title: 'Log in', nav: 'none', body: loginBody(request.url, token !== null) },
+      401,
+    );
   });
 
   fastify.addContentTypeParser(
@@ -289,6 +312,18 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
       return reply.redirect(urls.build(job, number), 303);
     },
+  );
+
+  fastify.post('/login', formRoute, async (request, reply) => {
+    const token = (request.body as FormBody | undefined)?.token ?? '';
+    formCaller(request);
+    const next = (request.body as { next?: string } | undefined)?.next ?? '/';
+    const safe = /^\/(?![/\\])/.test(next) ? next : '/'; // this site's paths only: never an open redirect
+    return reply.header('set-cookie', tokenCookie(token, secureCookie)).redirect(safe, 303);
+  });
+
+  fastify.post('/logout', formRoute, async (_request, reply) =>
+    reply.header('set-cookie', tokenCookie(null, secureCookie)).redirect('/', 303),
   );
 
   // Assets: immutable under their content hash; a stale hash is a 404 (the page that asked is older than this frontend).

@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import { readBuild } from '@distci/common';
 import t, { type Test } from 'tap';
-import { AUTH, embeddedStorage, jobConfig, TOKEN, testFrontend } from '../helpers/frontend.js';
+import { AUTH, embeddedStorage, jobConfig, TOKEN, testFrontend, testOptions } from '../helpers/frontend.js';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
@@ -140,3 +140,49 @@ t.test('the cancel form: refused without a valid token (nothing changes), done w
   const json = await app.inject({ method: 'POST', url: '/jobs/web/builds/1/cancel', headers: AUTH });
   t.not(json.statusCode, 303, 'a bearer header is not a form: the form path needs the token in its body');
 });
+
+t.test(
+  'DISTCI_READ_AUTH=token: a login page, an HttpOnly SameSite=Strict cookie for reads, never for writes',
+  async (t) => {
+    const { app } = await testFrontend(t, await embeddedStorage(t), testOptions({}, { DISTCI_READ_AUTH: 'token' }));
+    const anonymous = await app.inject({ url: '/queue' });
+    t.equal(anonymous.statusCode, 401);
+    t.match(anonymous.headers['content-type'], /^text\/html/);
+    t.match(anonymous.body, /<form class="login" method="post" action="\/login">/);
+    t.match(anonymous.body, /name="next" value="\/queue"/);
+    t.equal((await app.inject({ url: '/api/v1/queue' })).statusCode, 401, 'the API still needs the token');
+
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const wrong = await app.inject({ method: 'POST', url: '/login', headers: form, payload: 'token=nope-0123456789' });
+    t.equal(wrong.statusCode, 401);
+    t.notOk(wrong.headers['set-cookie'], 'no cookie for a wrong token');
+    const offsite = await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: form,
+      payload: `token=${encodeURIComponent(TOKEN)}&next=${encodeURIComponent('//evil.example/')}`,
+    });
+    t.equal(offsite.headers.location, '/', 'never redirects off the site');
+    const login = await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: form,
+      payload: `token=${encodeURIComponent(TOKEN)}&next=%2Fqueue`,
+    });
+    t.equal(login.statusCode, 303);
+    t.equal(login.headers.location, '/queue');
+    const cookie = String(login.headers['set-cookie']);
+    t.match(cookie, /HttpOnly/);
+    t.match(cookie, /SameSite=Strict/);
+    const jar = { cookie: cookie.split(';')[0]! };
+    t.equal((await app.inject({ url: '/queue', headers: jar })).statusCode, 200, 'pages with the cookie');
+    t.equal((await app.inject({ url: '/api/v1/queue', headers: jar })).statusCode, 200, 'API reads with the cookie');
+    const write = await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: jar, payload: jobConfig('web') });
+    t.equal(write.statusCode, 401, 'a write is never authenticated by the cookie');
+    const bad = { cookie: 'distci_token=wrong-0123456789' };
+    t.equal((await app.inject({ url: '/queue', headers: bad })).statusCode, 401);
+    t.match((await app.inject({ url: '/queue', headers: bad })).body, /not valid/);
+    const logout = await app.inject({ method: 'POST', url: '/logout', headers: form, payload: '' });
+    t.match(String(logout.headers['set-cookie']), /Max-Age=0/);
+  },
+);
