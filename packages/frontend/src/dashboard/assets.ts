@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,12 +74,14 @@ async function loadOrBuild(): Promise<DashboardAssets> {
   } catch {}
   const built = await buildDashboardAssets();
   try {
+    // Written under a name of this process, then renamed: concurrent processes (parallel test files)
+    // never read a half-written file, and the last rename wins with identical bytes.
     await mkdir(cacheDir(), { recursive: true });
-    await writeFile(`${js}.tmp`, built.js);
-    await writeFile(`${css}.tmp`, built.css);
-    const { rename } = await import('node:fs/promises');
-    await rename(`${js}.tmp`, js);
-    await rename(`${css}.tmp`, css);
+    const tmp = `.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(`${js}${tmp}`, built.js);
+    await writeFile(`${css}${tmp}`, built.css);
+    await rename(`${css}${tmp}`, css);
+    await rename(`${js}${tmp}`, js);
   } catch {
     // a read-only install (the Docker image runs as `node` over root-owned files): memory only
   }
