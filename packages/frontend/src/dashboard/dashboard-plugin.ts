@@ -24,7 +24,6 @@ import {
   distciError,
   isDistciError,
   JOB_NAME,
-  listBuilds,
   listWorkers,
   queueView,
   readBuild,
@@ -35,7 +34,7 @@ import { listArtifacts } from '../artifact-list.js';
 import { authenticate } from '../plugins/auth.js';
 import { errorAnswer } from '../plugins/error-handler.js';
 import { assetHash, dashboardAssets, FAVICON_STATUSES, favicon } from './assets.js';
-import { jobConfigOrNull, listJobNames, pageSteps, recentBuilds } from './data.js';
+import { jobBuilds, jobConfigOrNull, listJobNames, pageSteps, recentBuilds } from './data.js';
 import { urls } from './format.js';
 import { mainElement, PAGE_CSP, type PageOptions, renderPage } from './layout.js';
 import { buildBody } from './pages/build-page.js';
@@ -182,13 +181,7 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
   fastify.get<{ Params: { job: string } }>('/jobs/:job', async (request, reply) => {
     const job = jobParam(request.params.job);
     const stored = await jobConfigOrNull(blob, job);
-    const builds = await listBuilds(store, blob, job, { limit: ONE_JOB }).then(
-      (l) => l.builds,
-      (err) => {
-        if (stored && isDistciError(err, 'DISTCI_NO_NODE')) return []; // never built
-        throw err;
-      },
-    );
+    const builds = await jobBuilds(store, blob, job, ONE_JOB);
     if (!stored && builds.length === 0) throw distciError('DISTCI_JOB_NOT_FOUND', `there is no job '${job}'`);
     return sendPage(request, reply, {
       title: job,

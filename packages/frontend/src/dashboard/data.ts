@@ -41,6 +41,20 @@ export async function listJobNames(blob: BlobStore): Promise<string[]> {
   return names.sort();
 }
 
+/**
+ * A job's newest builds, as `GET …/builds` reads them — and like it, never creating anything: a job
+ * that never had a build has no counter node (`listBuilds` would create one), so it has none.
+ */
+export async function jobBuilds(
+  store: CoordinationStore,
+  blob: BlobStore,
+  job: string,
+  limit: number,
+): Promise<BuildView[]> {
+  if ((await store.exists(zpaths.job(job))) === null) return [];
+  return (await listBuilds(store, blob, job, { limit })).builds;
+}
+
 /** The newest `perJob` builds of each job, newest first overall. */
 export async function recentBuilds(
   store: CoordinationStore,
@@ -48,17 +62,7 @@ export async function recentBuilds(
   jobs: string[],
   perJob: number,
 ): Promise<BuildView[]> {
-  const lists = await Promise.all(
-    jobs.map((job) =>
-      listBuilds(store, blob, job, { limit: perJob }).then(
-        (l) => l.builds,
-        (err) => {
-          if (isDistciError(err, 'DISTCI_NO_NODE') || isDistciError(err, 'DISTCI_JOB_NOT_FOUND')) return [];
-          throw err;
-        },
-      ),
-    ),
-  );
+  const lists = await Promise.all(jobs.map((job) => jobBuilds(store, blob, job, perJob)));
   return lists.flat().sort((a, b) => b.createdAt - a.createdAt || (a.job < b.job ? -1 : 1));
 }
 

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { readBuild } from '@distci/common';
 import t, { type Test } from 'tap';
 import { AUTH, embeddedStorage, jobConfig, TOKEN, testFrontend, testOptions } from '../helpers/frontend.js';
+import { dumpState } from '../helpers/state-dump.js';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
@@ -186,3 +187,22 @@ t.test(
     t.match(String(logout.headers['set-cookie']), /Max-Age=0/);
   },
 );
+
+t.test('reading pages writes nothing (a job never built gets no counter node)', async (t) => {
+  const { app, store, blob } = await setup(t);
+  const never = jobConfig('never-built');
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: AUTH, payload: never })).statusCode, 201);
+  const before = await dumpState(store, blob);
+  for (const url of [
+    '/',
+    '/builds',
+    '/builds?job=never-built',
+    '/jobs/never-built',
+    '/jobs/web',
+    '/queue',
+    '/workers',
+  ]) {
+    t.equal((await app.inject({ url })).statusCode, 200, url);
+  }
+  t.same(await dumpState(store, blob), before);
+});
