@@ -149,6 +149,13 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('.log-search input').press('Enter');
     await page.locator('.log-row.current[data-line="8"]').waitFor();
     t.equal(await page.locator('.log-row.current mark').count(), 1);
+
+    // The page refreshed itself when the build ended (its header is live): the viewer kept its stream
+    // and its lines — reopening the stream on that refresh appended the whole log a second time.
+    await page.locator('main[data-status="success"]').waitFor();
+    const raw = (await app.inject({ url: `/api/v1/jobs/evil/builds/${number}/logs/print`, headers: AUTH })).body;
+    const expected = raw.endsWith('\n') ? raw.split('\n').length - 1 : raw.split('\n').length;
+    t.equal(await page.locator('.log-status').textContent(), `${expected} lines · complete`, 'every line once');
     await page.context().close();
   });
 

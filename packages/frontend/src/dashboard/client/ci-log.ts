@@ -68,6 +68,7 @@ export class CiLog extends LitElement {
 
   private lines = new LogLines();
   private source: EventSource | null = null;
+  private started = false;
   private attempt: number | null = null;
   private pos = 0;
   private viewHeight = 600;
@@ -88,6 +89,12 @@ export class CiLog extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    window.addEventListener('hashchange', this.onHash);
+    window.addEventListener('keydown', this.onKey);
+    // A live refresh moves this element into the new <main> (disconnect, connect): it keeps its
+    // lines and its stream — opening another would append the log a second time.
+    if (this.started) return;
+    this.started = true;
     this.following = this.dataset.running === '1';
     this.selected = parseRange(location.hash);
     if (this.selected) {
@@ -97,15 +104,16 @@ export class CiLog extends LitElement {
     const q = new URLSearchParams(location.search).get('q');
     if (q) this.query = q;
     this.open();
-    window.addEventListener('hashchange', this.onHash);
-    window.addEventListener('keydown', this.onKey);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.source?.close();
     window.removeEventListener('hashchange', this.onHash);
     window.removeEventListener('keydown', this.onKey);
+    // Removed for good (not moved by a refresh): stop the stream.
+    queueMicrotask(() => {
+      if (!this.isConnected) this.source?.close();
+    });
   }
 
   private open(): void {
