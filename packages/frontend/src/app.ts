@@ -7,6 +7,7 @@
  * The inbox sweeper (`github/inbox-sweeper.ts`) runs while the app is up and stops on close.
  */
 import type { FastifyInstance } from 'fastify';
+import { dashboardPlugin } from './dashboard/dashboard-plugin.js';
 import type { FrontendOptions } from './frontend-options.js';
 import { runInboxSweeper } from './github/inbox-sweeper.js';
 import { ssePlugin } from './live/sse.js';
@@ -51,6 +52,7 @@ export default async function app(fastify: FastifyInstance, { storage, options }
   await fastify.register(githubWebhookRoutes);
   await fastify.register(workerRoutes);
   await fastify.register(queueRoutes);
+  await fastify.register(dashboardPlugin);
 
   if (options.webhookSweepMs > 0) {
     const controller = new AbortController();

@@ -9,11 +9,13 @@
  * with every stored digest with `crypto.timingSafeEqual` — all of them, without stopping at a match — so
  * the time taken says nothing about which token, or how much of one, was right.
  * The caller is named `token:<first 8 hex of the digest>` in `request.caller` (for `by` fields and logs).
+ * Reads also accept the dashboard's HttpOnly login cookie (`dashboard/token-cookie.ts`); writes never do.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { distciError } from '@distci/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { tokenFromCookie } from '../dashboard/token-cookie.js';
 import { tokenDigest } from '../frontend-options.js';
 
 export type AuthNeed = 'write' | 'read' | 'public' | 'signature';
@@ -56,6 +58,9 @@ export const authPlugin = fp(
       const required = need(request);
       if (required === 'public' || required === 'signature') return payload;
       request.caller = authenticate(request.headers.authorization, tokenDigests);
+      // A read may also be authenticated by the dashboard's login cookie (never a write: CSRF).
+      const cookie = required === 'read' && !request.caller ? tokenFromCookie(request.headers.cookie) : null;
+      if (cookie) request.caller = authenticate(`Bearer ${cookie}`, tokenDigests);
       if (request.caller || (required === 'read' && readAuth === 'public')) return payload;
       const presented = request.headers.authorization !== undefined;
       throw distciError(
