@@ -16,6 +16,9 @@ import type { Storage } from './open-storage.js';
 /** Throws DISTCI_STORAGE_NOT_INITIALISED naming the container and the command, when it is missing. */
 export async function checkStorage(storage: Storage): Promise<void> {
   if (await storage.blob.containerExists()) return;
+  // A directory store is this machine's own: make it (0700), as its first put always did. Only a
+  // bucket, shared by a cluster, is never created behind an operator's back.
+  if (storage.blob.kind === 'directory' && (await storage.blob.createContainer().then(() => true))) return;
   throw distciError(
     'DISTCI_STORAGE_NOT_INITIALISED',
     `${storage.blob.where} does not exist — run \`distci storage init\` with the same storage settings`,
