@@ -11,7 +11,7 @@ import { lastEventId, openSse } from '../live/sse.js';
 import { BuildParams, errors } from '../schemas/common.js';
 
 export const buildEventRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { distci } = fastify;
   fastify.get(
     '/api/v1/jobs/:job/builds/:n/events',
     {
@@ -31,11 +31,10 @@ export const buildEventRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { job, n } = request.params;
-      await readBuild(store, blob, job, n); // 404 as JSON before the stream opens
+      await distci.builds.read(job, n); // 404 as JSON before the stream opens
       const stream = openSse(fastify, reply, 'events');
       await streamBuildEvents({
-        store,
-        blob,
+        distci,
         job,
         number: n,
         stream,

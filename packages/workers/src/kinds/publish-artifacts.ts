@@ -27,7 +27,7 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { type BlobStore, blobKeys, isDistciError } from '@distci/common';
 import { contentType as lookupContentType } from 'mime-types';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
-import { type ArtifactEntry, mergeIntoManifest, readManifest } from './artifact-manifest.js';
+import { type ArtifactEntry, mergeIntoManifest, readManifest } from '@distci/common';
 import { findFiles, refuseGlobs, type WorkspaceFile } from './artifact-paths.js';
 import { mapLimit } from './map-limit.js';
 
