@@ -2,7 +2,7 @@
  * Starts a worker of any kind on opened storage: the entry point shared by `distci worker <kind>`,
  * `distci dev` and the tests. Each worker holds its own coordination session.
  */
-import type { WorkerKind } from '@distci/common';
+import { openDistci, type WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import { createConfigCache } from './control/config-cache.js';
 import { createControlHandler } from './control/control-handler.js';
@@ -39,18 +39,19 @@ export interface RunningWorker {
 
 export async function startWorker({ storage, options, onEvent, workDir }: StartWorkerInput): Promise<RunningWorker> {
   const store = await storage.connect();
+  const distci = openDistci({ store, blob: storage.blob });
   const configs = createConfigCache(storage.blob);
   const handler: TicketHandler =
     options.kind === 'control'
       ? createControlHandler({ blob: storage.blob, configs })
       : createStepHandler({
           kind: STEP_KINDS[options.kind],
-          blob: storage.blob,
+          distci,
           configs,
           workerId: options.id,
           workDir,
         });
-  const worker = createWorker({ store, options, handler, onEvent });
+  const worker = createWorker({ store, tickets: distci.tickets, options, handler, onEvent });
   const done = worker.run().finally(() => store.close());
   return { worker, done };
 }

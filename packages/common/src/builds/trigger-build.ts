@@ -19,7 +19,7 @@
 import type { CoordinationStore, Op } from '../coordination-store.js';
 import type { DomainCaches } from '../domain-caches.js';
 import { isDistciError } from '../errors.js';
-import { segment, zpaths } from '../keys.js';
+import { zpaths } from '../keys.js';
 import { ensureOnce, prepareTicketOps } from '../tickets/post-ticket.js';
 import {
   type BuildState,

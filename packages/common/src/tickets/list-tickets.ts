@@ -41,7 +41,7 @@ export async function listClaimableTickets(
   );
   const [claimed, ...perQueue] = await Promise.all([
     claimedTicketIds(store, kind, watcher),
-    ...queues.map((q) => childrenOrEmpty(store, `zpaths.queueNamed(kind, q)`, watcher)),
+    ...queues.map((q) => childrenOrEmpty(store, zpaths.queueNamed(kind, q), watcher)),
   ]);
   const refs: TicketRef[] = [];
   queues.forEach((queue, i) => {

@@ -3,7 +3,6 @@
  * `event: build` with the full build view on each change, `event: end` with the final (archived) view.
  * `Last-Event-ID: k` resumes: the current view comes as `k+1`.
  */
-import { readBuild } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { streamBuildEvents } from '../live/build-events.js';

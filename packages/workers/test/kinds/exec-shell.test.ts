@@ -16,6 +16,7 @@ import {
   blobKeys,
   type Claim,
   decodeJson,
+  openDistci,
   readBlob,
   type StepPayload,
   type StepState,
@@ -281,7 +282,7 @@ t.test('through the step handler: a step timeout ends the whole group and is rec
   };
   const handler = createStepHandler({
     kind: execShellKind,
-    blob,
+    distci: openDistci({ store, blob }),
     configs: createConfigCache(blob),
     workerId: 'test-worker',
   });
