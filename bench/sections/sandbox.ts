@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CoordinationStore, parseJob, planBuild, type StepPayload } from '@distci/common';
+import { type CoordinationStore, openDistci, parseJob, planBuild, type StepPayload } from '@distci/common';
 import { createDirectoryBlobStore } from '@distci/store-directory';
 import { createExecShellKind } from '../../packages/workers/src/kinds/exec-shell.js';
 import { detectSandbox } from '../../packages/workers/src/kinds/sandbox.js';
@@ -38,6 +38,8 @@ export async function sandbox(ctx: BenchContext): Promise<SandboxResult> {
   }
   const root = mkdtempSync(join(tmpdir(), 'distci-bench-sandbox-'));
   const blob = createDirectoryBlobStore({ dir: join(root, 'blobs'), prefix: '' });
+  // exec-shell reads nothing from the coordination store: the domain object gets an empty stand-in.
+  const distci = openDistci({ store: {} as CoordinationStore, blob });
   const job = parseJob({ name: 'bench-sandbox', steps: [{ name: 'noop', type: 'exec-shell', run: 'true' }] });
   const planned = planBuild(job)[0]!;
   const kinds: Record<'none' | 'bwrap', StepKind> = {
@@ -60,7 +62,12 @@ export async function sandbox(ctx: BenchContext): Promise<SandboxResult> {
       upstream: null,
     };
     const dir = mkdtempSync(join(root, 'ws-'));
-    const log = createLogWriter(blob, { job: job.name, build: i + 1, step: `${mode}-${planned.id}`, attempt: 1 });
+    const log = createLogWriter(distci.logs, {
+      job: job.name,
+      build: i + 1,
+      step: `${mode}-${planned.id}`,
+      attempt: 1,
+    });
     const step: StepContext = {
       payload,
       job,
@@ -68,8 +75,7 @@ export async function sandbox(ctx: BenchContext): Promise<SandboxResult> {
       planned,
       attempt: 1,
       worker: 'bench',
-      store: {} as CoordinationStore, // exec-shell does not use it
-      blob,
+      distci,
       dir,
       env: stepEnv(payload, planned, job),
       log,

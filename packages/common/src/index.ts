@@ -1,10 +1,14 @@
 export { listAll, readBlob } from './blob-helpers.js';
 export * from './blob-store.js';
 export * from './builds/index.js';
+export { childrenOrEmpty, orNullOnNoNode } from './children-or-empty.js';
 export * from './coordination-store.js';
+export * from './distci/index.js';
+export * from './domain-caches.js';
 export * from './errors.js';
 export * from './jobs/index.js';
 export * from './keys.js';
 export * from './options.js';
 export * from './tickets/index.js';
 export * from './types.js';
+export * from './webhooks/index.js';

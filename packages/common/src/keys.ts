@@ -5,6 +5,7 @@
  * ```
  * /jobs/<job>                             config pointer {etag, updatedAt}
  * /jobs/<job>/builds/b-<seq10>            sequential: the build number; data = live build state
+ * /jobs/<job>/builds/b-<seq10>/steps/<id> a step's state (queued, then its result)
  * /tickets/<kind>/<labelset>/<rank>-<postedAt>-<seq>
  *                                         persistent sequential ticket, small JSON
  * /claims/<kind>/<ticket-id>-<attempt>    ephemeral: {worker, host, startedAt}; the lease
@@ -96,6 +97,11 @@ export const zpaths = {
   /** Prefix for a sequential create: the server appends the 10-digit build number. */
   buildPrefix: (job: string) => `/jobs/${assertJobName(job)}/builds/b-`,
   build: (job: string, n: number) => `/jobs/${assertJobName(job)}/builds/b-${pad10(n)}`,
+  /** Parent of a live build's step states (created with the build node). */
+  steps: (job: string, n: number) => `/jobs/${assertJobName(job)}/builds/b-${pad10(n)}/steps`,
+  /** One step's state: created `queued` with its ticket, set to its result when that ticket completes. */
+  step: (job: string, n: number, step: string) =>
+    `/jobs/${assertJobName(job)}/builds/b-${pad10(n)}/steps/${segment(step, 'step')}`,
   /** The build number of a `b-<seq10>` node name, or null. */
   parseBuildName: (name: string): number | null => (/^b-\d{10}$/.test(name) ? Number(name.slice(2)) : null),
   tickets: () => '/tickets',
@@ -122,9 +128,13 @@ export const zpaths = {
   /** A ticket id is `<labelset>~<name>`, unique within its kind. */
   claim: (kind: WorkerKind, ticketId: string, attempt: number) =>
     `/claims/${kind}/${segment(ticketId, 'ticket id')}-${attempt}`,
+  /** A claim node by its name as listed under `claimKind` (`<ticket id>-<attempt>`). */
+  claimNamed: (kind: WorkerKind, name: string) => `/claims/${kind}/${segment(name, 'claim')}`,
   workers: () => '/workers',
   workerKind: (kind: WorkerKind) => `/workers/${kind}`,
   worker: (kind: WorkerKind, workerId: string) => `/workers/${kind}/${segment(workerId, 'worker id')}`,
+  /** A ticket queue node by its name as listed under `ticketKind` (a label set name). */
+  queueNamed: (kind: WorkerKind, queue: string) => `/tickets/${kind}/${segment(queue, 'queue')}`,
 } as const;
 
 /** Object keys, relative to the store's bucket (and key prefix). */

@@ -59,8 +59,7 @@ export default async function app(fastify: FastifyInstance, { storage, options }
     let sweeper: Promise<void> | null = null;
     fastify.addHook('onReady', async () => {
       sweeper = runInboxSweeper({
-        store: storage.store,
-        blob: storage.blob,
+        webhooks: fastify.distci.webhooks,
         periodMs: options.webhookSweepMs,
         graceMs: options.webhookSweepMs,
         log: fastify.log.child({ loop: 'inbox-sweeper' }),

@@ -10,15 +10,7 @@
  */
 
 import type { ArtifactEntry as CommonArtifactEntry } from '@distci/common';
-import {
-  type BlobStore,
-  blobKeys,
-  type CoordinationStore,
-  isDistciError,
-  readBlob,
-  readBuild,
-  relativePath,
-} from '@distci/common';
+import { type ArtifactsService, type Distci, relativePath } from '@distci/common';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** A manifest entry as served: with the build whose `artifacts/<path>` object it is. */
@@ -31,16 +23,16 @@ const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}(\s*;\s*[
 
 /** The manifest's entries of build `n`, valid ones only; empty when it published nothing. */
 export async function readManifestEntries(
-  blob: BlobStore,
+  artifacts: ArtifactsService,
   job: string,
   n: number,
   log: FastifyBaseLogger,
 ): Promise<ArtifactEntry[]> {
   let raw: unknown;
   try {
-    raw = JSON.parse((await readBlob(blob, blobKeys.artifactManifest(job, n))).toString('utf8'));
+    raw = await artifacts.manifestJson(job, n);
+    if (raw === null) return [];
   } catch (err) {
-    if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return [];
     if (err instanceof SyntaxError) {
       log.error({ job, build: n }, 'artifact manifest is not JSON; serving no artifacts');
       return [];
@@ -77,14 +69,13 @@ export async function readManifestEntries(
 
 /** Every artifact of a build (its own, then those of copied steps), sorted by path. 404 if no build. */
 export async function listArtifacts(
-  store: CoordinationStore,
-  blob: BlobStore,
+  { builds, artifacts }: Distci,
   job: string,
   n: number,
   log: FastifyBaseLogger,
 ): Promise<ArtifactEntry[]> {
-  const view = await readBuild(store, blob, job, n);
-  const own = await readManifestEntries(blob, job, n, log);
+  const view = await builds.read(job, n);
+  const own = await readManifestEntries(artifacts, job, n, log);
   const byPath = new Map(own.map((e) => [e.path, e]));
   const copied = new Map<number, Set<string>>();
   for (const s of view.steps) {
@@ -93,7 +84,7 @@ export async function listArtifacts(
     }
   }
   for (const [from, steps] of copied) {
-    for (const e of await readManifestEntries(blob, job, from, log)) {
+    for (const e of await readManifestEntries(artifacts, job, from, log)) {
       if (steps.has(e.step) && !byPath.has(e.path)) byPath.set(e.path, e);
     }
   }

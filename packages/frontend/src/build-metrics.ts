@@ -17,15 +17,7 @@
  *
  * Every frontend counts every build: scrape one frontend, or aggregate with `max` across instances.
  */
-import {
-  type BlobStore,
-  type CoordinationStore,
-  decodeJson,
-  isDistciError,
-  type JobNode,
-  readBuildRecord,
-  zpaths,
-} from '@distci/common';
+import type { Distci, JobNode } from '@distci/common';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** 100: a scrape every 15 s keeps up with 6 finished builds a second per job, and stays cheap. */
@@ -36,7 +28,7 @@ export interface BuildObserver {
   observe(): Promise<void>;
 }
 
-export function createBuildObserver(store: CoordinationStore, blob: BlobStore, registry: Registry): BuildObserver {
+export function createBuildObserver({ jobs, builds }: Distci, registry: Registry): BuildObserver {
   const finished = new Counter({
     name: 'distci_builds_finished_total',
     help: 'Builds that ended, by status',
@@ -69,13 +61,14 @@ export function createBuildObserver(store: CoordinationStore, blob: BlobStore, r
   let firstScrape = true;
 
   async function observeJob(job: string): Promise<void> {
-    let node: JobNode;
+    let node: JobNode | null;
     try {
-      node = decodeJson<JobNode>((await store.get(zpaths.job(job))).data);
+      node = await jobs.node(job);
     } catch (err) {
-      if (isDistciError(err, 'DISTCI_NO_NODE') || err instanceof SyntaxError) return;
+      if (err instanceof SyntaxError) return;
       throw err;
     }
+    if (!node) return;
     const last = node.lastFinished ?? 0;
     if (!next.has(job)) {
       // Jobs there at the first scrape: what finished before is history. Jobs seen later are new.
@@ -84,7 +77,7 @@ export function createBuildObserver(store: CoordinationStore, blob: BlobStore, r
     }
     let n = next.get(job)!;
     for (let read = 0; n <= last && read < MAX_RECORDS_PER_SCRAPE; read++, n++) {
-      const record = await readBuildRecord(blob, job, n);
+      const record = await builds.record(job, n);
       if (!record) break; // still running (or removed): look again next time
       finished.inc({ status: record.status });
       buildDuration.observe({ status: record.status }, Math.max(0, record.finishedAt - record.createdAt) / 1000);
@@ -104,13 +97,7 @@ export function createBuildObserver(store: CoordinationStore, blob: BlobStore, r
 
   return {
     async observe() {
-      let jobs: string[] = [];
-      try {
-        jobs = await store.children(zpaths.jobs());
-      } catch (err) {
-        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-      }
-      for (const job of jobs) await observeJob(job);
+      for (const job of await jobs.withBuilds()) await observeJob(job);
       firstScrape = false;
     },
   };

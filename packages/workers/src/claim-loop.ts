@@ -15,11 +15,10 @@ import {
   type CoordinationStore,
   claimTicket,
   coerceError,
-  failExhaustedTicket,
   listClaimableTickets,
-  prepareTicketOps,
   type Ticket,
   type TicketRef,
+  type TicketsService,
   type WorkerIdentity,
 } from '@distci/common';
 import { backoffMs, delay, jitter, shuffle } from './backoff.js';
@@ -29,6 +28,7 @@ import type { WorkerOptions } from './worker-options.js';
 
 export interface ClaimLoopInput {
   store: CoordinationStore;
+  tickets: TicketsService;
   options: WorkerOptions;
   handler: TicketHandler;
   wakeup: Wakeup;
@@ -69,7 +69,7 @@ export function nextWindow(size: number, free: number, lost: number): number {
 }
 
 export async function claimLoop(input: ClaimLoopInput): Promise<void> {
-  const { store, options, handler, wakeup, freeSlots, start, report, signal } = input;
+  const { store, tickets, options, handler, wakeup, freeSlots, start, report, signal } = input;
   const me: WorkerIdentity = { id: options.id, host: options.host };
   const watcher = () => wakeup.notify();
   let errors = 0;
@@ -94,7 +94,7 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
               claimed++;
               start(result.claim);
             } else if (result.outcome === 'exhausted') {
-              await failExhausted(store, handler, result.ticket, report);
+              await failExhausted(tickets, handler, result.ticket, report);
             } else {
               lost++;
             }
@@ -116,14 +116,14 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
 
 /** Fails a ticket whose claims vanished `maxAttempts` times, with the handler's `exhausted` outcome. */
 async function failExhausted(
-  store: CoordinationStore,
+  tickets: TicketsService,
   handler: TicketHandler,
   ticket: Ticket,
   report: ClaimLoopInput['report'],
 ): Promise<void> {
   const outcome = (await handler.exhausted?.(ticket)) ?? { status: 'fail' as const };
-  const ops = [...(outcome.ops ?? []), ...(await prepareTicketOps(store, outcome.successors ?? []))];
-  if (await failExhaustedTicket(store, ticket, ops)) {
+  const result = { ...(outcome.ops ? { writes: outcome.ops } : {}), successors: outcome.successors ?? [] };
+  if (await tickets.failExhausted(ticket, result)) {
     report('exhausted', `claims vanished ${ticket.data.lost} times`, ticket);
   }
 }

@@ -7,9 +7,9 @@ import {
   type CoordinationStore,
   coerceError,
   isDistciError,
+  removePresence,
   type WorkerPresence,
   writePresence,
-  zpaths,
 } from '@distci/common';
 import { backoffMs } from './backoff.js';
 
@@ -72,7 +72,7 @@ export function createPresenceLoop(
       await writing;
       const { kind, id } = snapshot();
       try {
-        await store.delete(zpaths.worker(kind, id));
+        await removePresence(store, kind, id);
       } catch (err) {
         if (!isDistciError(err)) throw err;
       }

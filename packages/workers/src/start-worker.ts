@@ -4,7 +4,7 @@
  * first settles how its steps are isolated (`options.isolation`, `resolveIsolation`): with `bwrap` it
  * refuses to start (`DISTCI_NO_SANDBOX`) where bubblewrap does not work.
  */
-import type { WorkerKind } from '@distci/common';
+import { openDistci, type WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import { createConfigCache } from './control/config-cache.js';
 import { createControlHandler } from './control/control-handler.js';
@@ -47,6 +47,8 @@ export interface RunningWorker {
 
 export async function startWorker({ storage, options, onEvent, workDir }: StartWorkerInput): Promise<RunningWorker> {
   const isolation = options.kind === 'exec-shell' ? await resolveIsolation(options.isolation) : { sandbox: null };
+  const store = await storage.connect();
+  const distci = openDistci({ store, blob: storage.blob });
   const configs = createConfigCache(storage.blob);
   const handler: TicketHandler =
     options.kind === 'control'
@@ -56,13 +58,12 @@ export async function startWorker({ storage, options, onEvent, workDir }: StartW
             options.kind === 'exec-shell'
               ? createExecShellKind({ sandbox: isolation.sandbox })
               : STEP_KINDS[options.kind],
-          blob: storage.blob,
+          distci,
           configs,
           workerId: options.id,
           workDir,
         });
-  const store = await storage.connect();
-  const worker = createWorker({ store, options, handler, onEvent });
+  const worker = createWorker({ store, tickets: distci.tickets, options, handler, onEvent });
   const done = worker.run().finally(() => store.close());
   const warning = 'warning' in isolation ? isolation.warning : undefined;
   return { worker, done, isolation: isolation.sandbox ? 'bwrap' : 'none', ...(warning ? { warning } : {}) };

@@ -2,10 +2,14 @@
  * What a worker kind plugs into the runtime: a handler that does the work of one claimed ticket and
  * says how it ended. The runtime owns the claim; the handler never finishes a ticket itself.
  */
-import type { Claim, CoordinationStore, Op, Ticket, TicketSpec } from '@distci/common';
+import type { Claim, CoordinationStore, Ticket, TicketSpec, TicketWrites } from '@distci/common';
 
 export interface TicketContext {
   claim: Claim;
+  /**
+   * The worker's coordination session. Only the control worker still reads it directly (until it
+   * becomes read → advance → write on the domain); step kinds get everything from `distci`.
+   */
   store: CoordinationStore;
   /**
    * Aborted when the attempt must stop: the session was lost (its result can no longer be recorded),
@@ -15,12 +19,13 @@ export interface TicketContext {
 }
 
 /**
- * How an attempt ended: `complete` or `fail` the ticket, applying `ops` (results) and posting
- * `successors`, all in the ticket's finishing transaction.
+ * How an attempt ended: `complete` or `fail` the ticket, applying `ops` (result writes made by the
+ * domain, e.g. `distci.builds.stepResult`) and posting `successors`, all in the ticket's finishing
+ * transaction.
  */
 export interface Outcome {
   status: 'complete' | 'fail';
-  ops?: Op[];
+  ops?: TicketWrites;
   successors?: TicketSpec[];
 }
 

@@ -18,26 +18,29 @@ import {
   type Claim,
   type CoordinationStore,
   coerceError,
-  finishTicket,
   isDistciError,
-  type Op,
-  prepareTicketOps,
-  releaseTicket,
+  type TicketResult,
+  type TicketsService,
 } from '@distci/common';
 import type { AbortReason, Outcome, TicketHandler } from './ticket-handler.js';
 import type { WorkerEventType } from './worker-events.js';
 
 export interface RunTicketInput {
+  /** Handed to the handler (the control worker reads the build through it). */
   store: CoordinationStore;
+  /** The ticket protocol: every end goes through it. */
+  tickets: TicketsService;
   claim: Claim;
   handler: TicketHandler;
   controller: AbortController;
   report: (type: WorkerEventType, message?: string) => void;
 }
 
-async function opsOf(store: CoordinationStore, outcome: Outcome): Promise<Op[]> {
-  const successors = outcome.successors?.length ? await prepareTicketOps(store, outcome.successors) : [];
-  return [...(outcome.ops ?? []), ...successors];
+function resultOf(outcome: Outcome): TicketResult {
+  return {
+    ...(outcome.ops ? { writes: outcome.ops } : {}),
+    ...(outcome.successors ? { successors: outcome.successors } : {}),
+  };
 }
 
 /** Another worker changed the same nodes first (e.g. two control workers advancing one build). */
@@ -63,7 +66,13 @@ export async function runTicket(input: RunTicketInput): Promise<void> {
 }
 
 /** Ends the ticket one way; returns the event to report. Throws when the store refuses to end it. */
-async function endTicket({ store, claim, handler, controller }: RunTicketInput): Promise<[WorkerEventType, string?]> {
+async function endTicket({
+  store,
+  tickets,
+  claim,
+  handler,
+  controller,
+}: RunTicketInput): Promise<[WorkerEventType, string?]> {
   let outcome: Outcome | undefined;
   let failure: Error | undefined;
   try {
@@ -74,19 +83,20 @@ async function endTicket({ store, claim, handler, controller }: RunTicketInput):
   const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
   if (reason === 'session-lost') return ['abandoned', 'the session was lost; another worker resumes the ticket'];
   if (reason === 'drain') {
-    await releaseTicket(store, claim);
+    await tickets.release(claim);
     return ['released', 'drained'];
   }
   if (outcome) {
     try {
-      await finishTicket(store, claim, await opsOf(store, outcome));
+      if (outcome.status === 'complete') await tickets.complete(claim, resultOf(outcome));
+      else await tickets.fail(claim, resultOf(outcome));
       return [outcome.status === 'complete' ? 'completed' : 'failed'];
     } catch (err) {
       if (isDistciError(err, 'DISTCI_CLAIM_LOST')) throw err;
       if (CONFLICTS.some((code) => isDistciError(err, code))) {
         // Not a crash: someone changed the same nodes first. Give the ticket back as it was; the next
         // attempt sees the new state (e.g. the step already posted) and decides again.
-        await releaseTicket(store, claim);
+        await tickets.release(claim);
         return ['released', `conflict: ${coerceError(err).message}`];
       }
       failure = coerceError(err);
@@ -94,9 +104,9 @@ async function endTicket({ store, claim, handler, controller }: RunTicketInput):
   }
   if (claim.ticket.data.lost + 1 >= claim.ticket.data.maxAttempts) {
     const exhausted: Outcome = (await handler.exhausted?.(claim.ticket)) ?? { status: 'fail' };
-    await finishTicket(store, claim, await opsOf(store, exhausted));
+    await tickets.fail(claim, resultOf(exhausted));
     return ['exhausted', failure?.message];
   }
-  await releaseTicket(store, claim, { lost: true });
+  await tickets.release(claim, { lost: true });
   return ['released', `handler failed: ${failure?.message}`];
 }

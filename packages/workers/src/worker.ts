@@ -10,7 +10,15 @@
  * - Drain (SIGTERM): no new claims; in-flight tickets get `graceMs` to finish, then are released so
  *   other workers claim them at once, without waiting for a session timeout.
  */
-import { type Claim, type CoordinationStore, coerceError, type WorkerPresence, zpaths } from '@distci/common';
+import {
+  type Claim,
+  type CoordinationStore,
+  coerceError,
+  createDomainCaches,
+  openTickets,
+  type TicketsService,
+  type WorkerPresence,
+} from '@distci/common';
 import { claimLoop } from './claim-loop.js';
 import { createPresenceLoop } from './presence-loop.js';
 import type { AbortReason, TicketHandler } from './ticket-handler.js';
@@ -21,6 +29,8 @@ import type { WorkerOptions } from './worker-options.js';
 
 export interface WorkerInput {
   store: CoordinationStore;
+  /** The ticket protocol over `store` (`distci.tickets`); default: one opened here. */
+  tickets?: TicketsService;
   options: WorkerOptions;
   handler: TicketHandler;
   onEvent?: WorkerEventListener;
@@ -42,7 +52,8 @@ interface Running {
   done: Promise<void>;
 }
 
-export function createWorker({ store, options, handler, onEvent }: WorkerInput): Worker {
+export function createWorker({ store, tickets: given, options, handler, onEvent }: WorkerInput): Worker {
+  const tickets = given ?? openTickets(store, createDomainCaches());
   const wakeup = new Wakeup();
   const loopController = new AbortController();
   const running = new Map<string, Running>();
@@ -114,6 +125,7 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
     if (claim.sessionId !== store.sessionId) controller.abort('session-lost' satisfies AbortReason);
     const done = runTicket({
       store,
+      tickets,
       claim,
       handler,
       controller,
@@ -158,13 +170,11 @@ export function createWorker({ store, options, handler, onEvent }: WorkerInput):
       signal?.addEventListener('abort', () => void drain(), { once: true });
       await store.ready();
       session = store.sessionId;
-      await Promise.all([
-        store.ensurePath(zpaths.ticketKind(options.kind)),
-        store.ensurePath(zpaths.claimKind(options.kind)),
-      ]);
+      await tickets.ensureKind(options.kind);
       await presence.flush();
       loop = claimLoop({
         store,
+        tickets,
         options,
         handler,
         wakeup,

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ArtifactManifest } from '@distci/common';
 import { blobKeys, cancelBuild, listAll, readBlob, zpaths } from '@distci/common';
 import t, { type Test } from 'tap';
-import type { ArtifactManifest } from '../src/kinds/artifact-manifest.js';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { testRepo } from './helpers/git-repo.js';
 import { tempDir } from './helpers/step-context.js';

@@ -8,12 +8,15 @@
  * job's counter: `limit` reads per page, no object-store listing.
  */
 import type { BlobStore } from '../blob-store.js';
+import { childrenOrEmpty, orNullOnNoNode } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
+import type { DomainCaches } from '../domain-caches.js';
 import { distciError, isDistciError } from '../errors.js';
 import { blobKeys, zpaths } from '../keys.js';
 import { type BuildStatus, WORKER_KINDS } from '../types.js';
 import type { BuildRecord } from './build-record.js';
 import { type BuildState, decodeJson, type StepState } from './build-state.js';
+import { readBuildState } from './build-state-node.js';
 import { readJobNode } from './trigger-build.js';
 
 export interface StepView extends Omit<StepState, 'v' | 'status'> {
@@ -74,16 +77,11 @@ async function liveClaims(store: CoordinationStore): Promise<ClaimData[]> {
   const out: ClaimData[] = [];
   await Promise.all(
     WORKER_KINDS.filter((k) => k !== 'control').map(async (kind) => {
-      let names: string[] = [];
-      try {
-        names = await store.children(zpaths.claimKind(kind));
-      } catch (err) {
-        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-      }
+      const names = await childrenOrEmpty(store, zpaths.claimKind(kind));
       await Promise.all(
         names.map(async (n) => {
           try {
-            out.push(decodeJson<ClaimData>((await store.get(`${zpaths.claimKind(kind)}/${n}`)).data));
+            out.push(decodeJson<ClaimData>((await store.get(zpaths.claimNamed(kind, n))).data));
           } catch (err) {
             if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
           }
@@ -106,21 +104,17 @@ export async function readBuildRecord(blob: BlobStore, job: string, number: numb
 
 /** A live build's view, or null when it has no node (finished, or never existed). */
 export async function readLiveBuild(store: CoordinationStore, job: string, number: number): Promise<BuildView | null> {
-  const path = zpaths.build(job, number);
-  let state: BuildState;
-  let names: string[];
-  try {
-    state = decodeJson<BuildState>((await store.get(path)).data);
-    names = await store.children(`${path}/steps`);
-  } catch (err) {
-    if (isDistciError(err, 'DISTCI_NO_NODE')) return null;
-    throw err;
-  }
+  const read = await orNullOnNoNode(async () => {
+    const found = await readBuildState(store, job, number);
+    return found && { state: found.state, names: await store.children(zpaths.steps(job, number)) };
+  });
+  if (!read) return null;
+  const { state, names } = read;
   const steps: StepView[] = [];
   await Promise.all(
     names.map(async (id) => {
       try {
-        const { data } = await store.get(`${path}/steps/${id}`);
+        const { data } = await store.get(zpaths.step(job, number, id));
         const { v: _v, ...s } = decodeJson<StepState>(data);
         steps.push({ id, ...s });
       } catch (err) {
@@ -160,7 +154,8 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
 }
 
 /**
- * Archived records already read, per object store (so per cluster and key prefix). A record read after
+ * Archived records already read, in the domain's caches (`DomainCaches.archived`, one per opened
+ * `Distci`, so per cluster and key prefix). A record read after
  * the build's node was seen gone is final: the control worker writes it before it removes the node,
  * nothing writes it after (a ticket of an archived build is dropped), and build numbers are never
  * reused. So it is answered again from memory, without the coordination read (a NoNode) and the object
@@ -170,10 +165,7 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
  */
 const ARCHIVED_MAX = 1000;
 const ARCHIVED_TTL_MS = 5 * 60_000;
-const archived = new WeakMap<BlobStore, Map<string, { record: BuildRecord; until: number }>>();
-
-function archivedRecord(blob: BlobStore, key: string): BuildRecord | null {
-  const cache = archived.get(blob);
+function archivedRecord(cache: DomainCaches['archived'] | undefined, key: string): BuildRecord | null {
   const hit = cache?.get(key);
   if (!cache || !hit) return null;
   cache.delete(key);
@@ -182,9 +174,8 @@ function archivedRecord(blob: BlobStore, key: string): BuildRecord | null {
   return hit.record;
 }
 
-function keepArchived(blob: BlobStore, key: string, record: BuildRecord): void {
-  const cache = archived.get(blob) ?? new Map();
-  archived.set(blob, cache);
+function keepArchived(cache: DomainCaches['archived'] | undefined, key: string, record: BuildRecord): void {
+  if (!cache) return;
   cache.set(key, { record, until: Date.now() + ARCHIVED_TTL_MS });
   if (cache.size > ARCHIVED_MAX) cache.delete(cache.keys().next().value!);
 }
@@ -199,15 +190,16 @@ export async function readBuild(
   blob: BlobStore,
   job: string,
   number: number,
+  caches?: DomainCaches,
 ): Promise<BuildView> {
   const key = `${job}/${number}`;
-  const known = archivedRecord(blob, key);
+  const known = archivedRecord(caches?.archived, key);
   if (known) return fromRecord(known);
   const live = await readLiveBuild(store, job, number);
   if (live) return live;
   const record = await readBuildRecord(blob, job, number);
   if (record) {
-    keepArchived(blob, key, record);
+    keepArchived(caches?.archived, key, record);
     return fromRecord(record);
   }
   throw distciError('DISTCI_BUILD_NOT_FOUND', `job '${job}' has no build ${number}`, {
@@ -222,6 +214,7 @@ export async function listBuilds(
   blob: BlobStore,
   job: string,
   options: { before?: number; limit?: number } = {},
+  caches?: DomainCaches,
 ): Promise<{ builds: BuildView[]; next: number | null }> {
   const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
   const { node } = await readJobNode(store, job);
@@ -230,7 +223,7 @@ export async function listBuilds(
   for (let n = top; n >= 1 && numbers.length < limit; n--) numbers.push(n);
   const views = await Promise.all(
     numbers.map((n) =>
-      readBuild(store, blob, job, n).catch((err) => {
+      readBuild(store, blob, job, n, caches).catch((err) => {
         if (isDistciError(err, 'DISTCI_BUILD_NOT_FOUND')) return null; // removed by retention
         throw err;
       }),

@@ -16,6 +16,7 @@
  */
 import type { BlobStore } from '../blob-store.js';
 import type { CoordinationStore } from '../coordination-store.js';
+import type { DomainCaches } from '../domain-caches.js';
 import { distciError } from '../errors.js';
 import type { BuildRecord } from './build-record.js';
 import type { StepState } from './build-state.js';
@@ -56,7 +57,12 @@ export function retrySeeds(record: BuildRecord, step: string): { rerun: string[]
   return { rerun: record.steps.filter((s) => rerun.has(s.id)).map((s) => s.id), seeds };
 }
 
-export async function retryBuild(store: CoordinationStore, blob: BlobStore, req: RetryRequest): Promise<number> {
+export async function retryBuild(
+  store: CoordinationStore,
+  blob: BlobStore,
+  req: RetryRequest,
+  caches?: DomainCaches,
+): Promise<number> {
   const { job, build, step } = req;
   const record = await readBuildRecord(blob, job, build);
   if (!record) {
@@ -85,13 +91,17 @@ export async function retryBuild(store: CoordinationStore, blob: BlobStore, req:
     });
   }
   const { seeds } = retrySeeds(record, step);
-  return triggerBuild(store, {
-    job,
-    config: record.config,
-    trigger: { type: 'retry', of: build, step, ...(req.by ? { by: req.by } : {}) },
-    ref: record.ref,
-    commit: record.commit,
-    params: record.params,
-    seedSteps: seeds,
-  });
+  return triggerBuild(
+    store,
+    {
+      job,
+      config: record.config,
+      trigger: { type: 'retry', of: build, step, ...(req.by ? { by: req.by } : {}) },
+      ref: record.ref,
+      commit: record.commit,
+      params: record.params,
+      seedSteps: seeds,
+    },
+    caches,
+  );
 }

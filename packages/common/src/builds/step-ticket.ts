@@ -32,8 +32,9 @@ export interface StepPayload {
   upstream: { job: string; build: number } | null;
 }
 
+/** @deprecated use `zpaths.step` (kept while the control worker still builds its own ops). */
 export function stepPath(job: string, build: number, step: string): string {
-  return `${zpaths.build(job, build)}/steps/${step}`;
+  return zpaths.step(job, build, step);
 }
 
 /** The control ticket that advances a build. */
@@ -48,7 +49,7 @@ export function advanceTicket(job: string, build: number): TicketSpec {
  */
 export function stepResult(payload: StepPayload, state: StepState): { ops: Op[]; successors: TicketSpec[] } {
   return {
-    ops: [{ type: 'set', path: stepPath(payload.job, payload.build, payload.step), data: encodeJson(state) }],
+    ops: [{ type: 'set', path: zpaths.step(payload.job, payload.build, payload.step), data: encodeJson(state) }],
     successors: [advanceTicket(payload.job, payload.build)],
   };
 }

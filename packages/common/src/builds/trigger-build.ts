@@ -17,9 +17,10 @@
  * and never posts it. Atomic with the trigger: a retried build never runs a step it was meant to copy.
  */
 import type { CoordinationStore, Op } from '../coordination-store.js';
+import type { DomainCaches } from '../domain-caches.js';
 import { isDistciError } from '../errors.js';
-import { segment, zpaths } from '../keys.js';
-import { prepareTicketOps } from '../tickets/post-ticket.js';
+import { zpaths } from '../keys.js';
+import { ensureOnce, prepareTicketOps } from '../tickets/post-ticket.js';
 import {
   type BuildState,
   type ControlPayload,
@@ -29,7 +30,6 @@ import {
   type StepState,
   type TriggerInfo,
 } from './build-state.js';
-import { stepPath } from './step-ticket.js';
 
 export interface TriggerRequest {
   job: string;
@@ -75,6 +75,7 @@ export async function triggerOps(
   node: JobNode,
   version: number,
   now = Date.now(),
+  caches?: DomainCaches,
 ): Promise<{ ops: Op[]; number: number }> {
   const number = node.nextBuild;
   const state: BuildState = {
@@ -93,18 +94,18 @@ export async function triggerOps(
     cancel: null,
   };
   const control: ControlPayload = { op: 'start', job: req.job, build: number };
-  const ticket = await prepareTicketOps(store, [{ kind: 'control', payload: control, priority: req.priority }]);
+  const ticket = await prepareTicketOps(store, [{ kind: 'control', payload: control, priority: req.priority }], caches);
   const buildPath = zpaths.build(req.job, number);
   return {
     number,
     ops: [
       { type: 'set', path: zpaths.job(req.job), data: encodeJson({ ...node, nextBuild: number + 1 }), version },
       { type: 'create', path: buildPath, data: encodeJson(state) },
-      { type: 'create', path: `${buildPath}/steps` },
+      { type: 'create', path: zpaths.steps(req.job, number) },
       ...Object.entries(req.seedSteps ?? {}).map(
         ([id, seed]): Op => ({
           type: 'create',
-          path: stepPath(req.job, number, segment(id, 'step')),
+          path: zpaths.step(req.job, number, id),
           data: encodeJson(seed),
         }),
       ),
@@ -118,15 +119,12 @@ export async function triggerOps(
  * counter version and all but one lose the compare-and-set, so N triggers at once cost ~N²/2 failed
  * write transactions (measured: 200 at once through one frontend, 16,889 failed multis, 15.6 s to
  * accept them; bench/README.md, figure 4). In turn, each reads the version the previous one wrote and
- * wins at once. Across processes the compare-and-set still decides (invariant 5).
+ * wins at once. Across processes the compare-and-set still decides (invariant 5). The queues are the
+ * domain's (`DomainCaches.triggerQueues`); without caches each trigger just runs.
  */
-const triggerQueues = new WeakMap<CoordinationStore, Map<string, Promise<unknown>>>();
-/** Stores whose `/jobs/<job>/builds` is known to exist (it is never removed): no create probe per trigger. */
-const buildParents = new WeakMap<CoordinationStore, Set<string>>();
-
-function inTurn<T>(store: CoordinationStore, job: string, fn: () => Promise<T>): Promise<T> {
-  const queues = triggerQueues.get(store) ?? new Map<string, Promise<unknown>>();
-  triggerQueues.set(store, queues);
+function inTurn<T>(caches: DomainCaches | undefined, job: string, fn: () => Promise<T>): Promise<T> {
+  if (!caches) return fn();
+  const queues = caches.triggerQueues;
   const previous = queues.get(job) ?? Promise.resolve();
   const mine = previous.catch(() => {}).then(fn);
   const tail = mine.catch(() => {});
@@ -138,18 +136,17 @@ function inTurn<T>(store: CoordinationStore, job: string, fn: () => Promise<T>):
 }
 
 /** Triggers a build; returns its number. Retries the counter race until it wins. */
-export async function triggerBuild(store: CoordinationStore, req: TriggerRequest): Promise<number> {
-  const known = buildParents.get(store) ?? new Set<string>();
-  buildParents.set(store, known);
-  if (!known.has(req.job)) {
-    // An ensurePath of an existing node is a failed create: a write transaction, so only once.
-    await store.ensurePath(zpaths.builds(req.job));
-    known.add(req.job);
-  }
-  return inTurn(store, req.job, async () => {
+export async function triggerBuild(
+  store: CoordinationStore,
+  req: TriggerRequest,
+  caches?: DomainCaches,
+): Promise<number> {
+  // `/jobs/<job>/builds` is never removed: ensured once per process with the domain's caches.
+  await ensureOnce(store, [zpaths.builds(req.job)], caches);
+  return inTurn(caches, req.job, async () => {
     for (;;) {
       const { node, version } = await readJobNode(store, req.job);
-      const { ops, number } = await triggerOps(store, req, node, version);
+      const { ops, number } = await triggerOps(store, req, node, version, Date.now(), caches);
       try {
         await store.multi(ops);
         return number;

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlobStore } from '../blob-store.js';
+import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import { distciError, isDistciError } from '../errors.js';
 import { blobKeys, zpaths } from '../keys.js';
@@ -154,10 +155,5 @@ async function indexAfterTriggers(
 
 /** Jobs with an `after` trigger on `job` (hints; re-check their configs). */
 export async function downstreamJobs(store: CoordinationStore, job: string): Promise<string[]> {
-  try {
-    return await store.children(zpaths.downstreamOf(job));
-  } catch (err) {
-    if (isDistciError(err, 'DISTCI_NO_NODE')) return [];
-    throw err;
-  }
+  return childrenOrEmpty(store, zpaths.downstreamOf(job));
 }

@@ -96,11 +96,6 @@ export function finishTicket(store: CoordinationStore, claim: Claim, ops: readon
   );
 }
 
-/** The step succeeded: record it and post its successors. */
-export const completeTicket = finishTicket;
-/** The step failed (exit code, timeout, cancelled): record it and post what follows a failure. */
-export const failTicket = finishTicket;
-
 /**
  * Gives the ticket back at once, so another worker can claim it without waiting for a session timeout
  * (drain on SIGTERM). `lost: true` counts the attempt as lost (the handler crashed).

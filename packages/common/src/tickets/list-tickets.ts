@@ -8,8 +8,9 @@
  * then posting time, then sequence (ticket names sort that way).
  * Reads only: 2 + (servable queues) `children` calls; no ticket data is read.
  */
+
+import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore, Watcher } from '../coordination-store.js';
-import { isDistciError } from '../errors.js';
 import { parseLabelSetName, zpaths } from '../keys.js';
 import type { WorkerKind } from '../types.js';
 import { type TicketRef, ticketRef } from './ticket.js';
@@ -17,19 +18,6 @@ import { type TicketRef, ticketRef } from './ticket.js';
 /** True when a worker with `workerLabels` may serve a queue asking for `queueLabels` (a subset). */
 export function canServe(workerLabels: readonly string[], queueLabels: readonly string[]): boolean {
   return queueLabels.every((l) => workerLabels.includes(l));
-}
-
-async function childrenOrEmpty(store: CoordinationStore, path: string, watcher?: Watcher): Promise<string[]> {
-  try {
-    return await store.children(path, watcher);
-  } catch (err) {
-    if (isDistciError(err, 'DISTCI_NO_NODE')) {
-      // Not there yet: watch for it to appear, then list again.
-      if (watcher) await store.exists(path, watcher);
-      return [];
-    }
-    throw err;
-  }
 }
 
 /** Ticket ids with a live claim in `kind` (claim names are `<ticket id>-<attempt>`). */
@@ -53,7 +41,7 @@ export async function listClaimableTickets(
   );
   const [claimed, ...perQueue] = await Promise.all([
     claimedTicketIds(store, kind, watcher),
-    ...queues.map((q) => childrenOrEmpty(store, `${zpaths.ticketKind(kind)}/${q}`, watcher)),
+    ...queues.map((q) => childrenOrEmpty(store, zpaths.queueNamed(kind, q), watcher)),
   ]);
   const refs: TicketRef[] = [];
   queues.forEach((queue, i) => {

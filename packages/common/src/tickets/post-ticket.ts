@@ -9,6 +9,7 @@
  * Failure: a store error propagates; nothing half-posted is possible (one create or one multi).
  */
 import type { CoordinationStore, Op } from '../coordination-store.js';
+import type { DomainCaches } from '../domain-caches.js';
 import { zpaths } from '../keys.js';
 import {
   encodeTicket,
@@ -32,32 +33,41 @@ export function ticketCreateOp(spec: TicketSpec, now = Date.now()): Op {
 }
 
 /**
- * Parent nodes known to exist, per store: queue and claim parents are never deleted, so each process
- * ensures each one once instead of on every post.
+ * Ensures parent nodes exist. Queue and claim parents are never deleted, so with the domain's caches
+ * (`DomainCaches.ensured`) each is ensured once per process instead of on every post.
  */
-const ensured = new WeakMap<CoordinationStore, Set<string>>();
-
-async function ensureOnce(store: CoordinationStore, paths: Iterable<string>): Promise<void> {
-  const known = ensured.get(store) ?? new Set<string>();
-  ensured.set(store, known);
-  const missing = [...new Set(paths)].filter((p) => !known.has(p));
+export async function ensureOnce(
+  store: CoordinationStore,
+  paths: Iterable<string>,
+  caches?: DomainCaches,
+): Promise<void> {
+  const missing = [...new Set(paths)].filter((p) => !caches?.ensured.has(p));
   await Promise.all(missing.map((p) => store.ensurePath(p)));
-  for (const p of missing) known.add(p);
+  for (const p of missing) caches?.ensured.add(p);
 }
 
 /** Ensures the queues of `specs` and their kinds' claim parents exist, then returns the create ops. */
-export async function prepareTicketOps(store: CoordinationStore, specs: readonly TicketSpec[]): Promise<Op[]> {
+export async function prepareTicketOps(
+  store: CoordinationStore,
+  specs: readonly TicketSpec[],
+  caches?: DomainCaches,
+): Promise<Op[]> {
   await ensureOnce(
     store,
     specs.flatMap((s) => [zpaths.ticketQueue(s.kind, s.labels ?? []), zpaths.claimKind(s.kind)]),
+    caches,
   );
   const now = Date.now();
   return specs.map((s) => ticketCreateOp(s, now));
 }
 
 /** Posts tickets in one transaction; returns where they landed. */
-export async function postTickets(store: CoordinationStore, specs: readonly TicketSpec[]): Promise<TicketRef[]> {
+export async function postTickets(
+  store: CoordinationStore,
+  specs: readonly TicketSpec[],
+  caches?: DomainCaches,
+): Promise<TicketRef[]> {
   if (specs.length === 0) return [];
-  const results = await store.multi(await prepareTicketOps(store, specs));
+  const results = await store.multi(await prepareTicketOps(store, specs, caches));
   return results.map((r, i) => ticketRefFromPath(specs[i]!.kind, r.type === 'create' ? r.path : ''));
 }

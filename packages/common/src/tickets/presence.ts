@@ -3,6 +3,8 @@
  * worker is and does. For visibility only (the queue view, the workers API): nothing depends on it,
  * and no worker registers anywhere — a worker that never writes it still works.
  */
+
+import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
 import { zpaths } from '../keys.js';
@@ -48,16 +50,11 @@ export async function listWorkers(store: CoordinationStore, kind?: WorkerKind): 
   const out: WorkerPresence[] = [];
   await Promise.all(
     kinds.map(async (k) => {
-      let names: string[] = [];
-      try {
-        names = await store.children(zpaths.workerKind(k));
-      } catch (err) {
-        if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-      }
+      const names = await childrenOrEmpty(store, zpaths.workerKind(k));
       await Promise.all(
         names.map(async (n) => {
           try {
-            out.push(JSON.parse((await store.get(`${zpaths.workerKind(k)}/${n}`)).data.toString('utf8')));
+            out.push(JSON.parse((await store.get(zpaths.worker(k, n))).data.toString('utf8')));
           } catch (err) {
             if (!isDistciError(err, 'DISTCI_NO_NODE') && !(err instanceof SyntaxError)) throw err;
           }
@@ -66,4 +63,13 @@ export async function listWorkers(store: CoordinationStore, kind?: WorkerKind): 
     }),
   );
   return out.sort((a, b) => (a.kind + a.id < b.kind + b.id ? -1 : 1));
+}
+
+/** Removes a worker's presence node (a stopping worker); nothing when it is gone already. */
+export async function removePresence(store: CoordinationStore, kind: WorkerKind, id: string): Promise<void> {
+  try {
+    await store.delete(zpaths.worker(kind, id));
+  } catch (err) {
+    if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
+  }
 }

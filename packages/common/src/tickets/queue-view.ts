@@ -5,8 +5,9 @@
  * no ticket data is read), the live workers that could serve it, and — when none can — the reason in
  * words ("no live worker has labels gpu,arm64").
  */
+
+import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
-import { isDistciError } from '../errors.js';
 import { parseLabelSetName, zpaths } from '../keys.js';
 import { WORKER_KINDS, type WorkerKind } from '../types.js';
 import { canServe, claimedTicketIds } from './list-tickets.js';
@@ -57,23 +58,12 @@ export async function queueView(store: CoordinationStore, now = Date.now()): Pro
   const queues: QueueEntry[] = [];
   await Promise.all(
     WORKER_KINDS.map(async (kind) => {
-      let names: string[];
-      try {
-        names = await store.children(zpaths.ticketKind(kind));
-      } catch (err) {
-        if (isDistciError(err, 'DISTCI_NO_NODE')) return;
-        throw err;
-      }
+      const names = await childrenOrEmpty(store, zpaths.ticketKind(kind));
       const claimed = await claimedTicketIds(store, kind);
       await Promise.all(
         names.map(async (queue) => {
           const labels = parseLabelSetName(queue);
-          let tickets: string[] = [];
-          try {
-            tickets = await store.children(`${zpaths.ticketKind(kind)}/${queue}`);
-          } catch (err) {
-            if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-          }
+          const tickets = await childrenOrEmpty(store, zpaths.queueNamed(kind, queue));
           if (tickets.length === 0) return;
           let waiting = 0;
           let oldest: number | null = null;

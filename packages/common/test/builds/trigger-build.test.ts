@@ -2,6 +2,7 @@ import { createEmbeddedServer } from '@distci/store-embedded';
 import t from 'tap';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
 import type { CoordinationStore } from '../../src/coordination-store.js';
+import { createDomainCaches } from '../../src/domain-caches.js';
 import { blobKeys, zpaths } from '../../src/keys.js';
 
 const config = { key: blobKeys.jobConfigVersion('web', 'b'.repeat(64)), etag: 'b'.repeat(64) };
@@ -31,14 +32,15 @@ t.test('triggers at once from one process take their turns: one multi each, numb
     await server.close();
   });
   const { store, calls } = counting(raw);
-  const numbers = await Promise.all(Array.from({ length: 40 }, () => triggerBuild(store, req())));
+  const caches = createDomainCaches(); // what `openDistci` owns: the turn queue and the parents ensured
+  const numbers = await Promise.all(Array.from({ length: 40 }, () => triggerBuild(store, req(), caches)));
   t.same(
     [...numbers].sort((a, b) => a - b),
     Array.from({ length: 40 }, (_, i) => i + 1),
   );
   t.equal(calls.get('multi'), 40, 'no trigger lost the counter race to another of this process');
   const ensured = calls.get('ensurePath') ?? 0;
-  await Promise.all(Array.from({ length: 10 }, () => triggerBuild(store, req())));
+  await Promise.all(Array.from({ length: 10 }, () => triggerBuild(store, req(), caches)));
   t.equal(
     calls.get('ensurePath'),
     ensured,
@@ -47,8 +49,10 @@ t.test('triggers at once from one process take their turns: one multi each, numb
   t.equal((await raw.children(zpaths.builds('web'))).length, 50);
 
   // A trigger that fails does not hold up the next one.
-  await t.rejects(triggerBuild(store, { ...req(), seedSteps: { '..': {} as never } }), { code: 'DISTCI_BAD_PATH' });
-  t.equal(await triggerBuild(store, req()), 51);
+  await t.rejects(triggerBuild(store, { ...req(), seedSteps: { '..': {} as never } }, caches), {
+    code: 'DISTCI_BAD_PATH',
+  });
+  t.equal(await triggerBuild(store, req(), caches), 51);
 });
 
 t.test('triggers from several sessions (frontends) at once still get unique, contiguous numbers', async (t) => {

@@ -19,16 +19,7 @@
  * credential, so a cross-site form cannot forge one (CSRF needs an ambient credential; there is none).
  * The encapsulated error handler answers HTML for these routes only; the API's stay JSON.
  */
-import {
-  cancelBuild,
-  distciError,
-  isDistciError,
-  JOB_NAME,
-  listWorkers,
-  queueView,
-  readBuild,
-  retryBuild,
-} from '@distci/common';
+import { distciError, isDistciError, JOB_NAME } from '@distci/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listArtifacts } from '../artifact-list.js';
 import { authenticate } from '../plugins/auth.js';
@@ -86,7 +77,7 @@ interface FormBody {
 }
 
 export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
-  const { store, blob } = fastify.storage;
+  const { distci } = fastify;
   const { tokenDigests, readAuth, publicUrl } = fastify.frontendOptions;
   const secureCookie = publicUrl?.startsWith('https:') ?? false;
   assetHash(); // fail at start, not on the first page, if the client sources are missing
@@ -138,12 +129,12 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     );
   });
 
-  const queue = () => queueView(store);
+  const queue = () => distci.tickets.queue();
 
   fastify.get('/', async (request, reply) => {
     const now = Date.now();
     const [builds, q] = await Promise.all([
-      listJobNames(blob).then((jobs) => recentBuilds(store, blob, jobs, PER_JOB)),
+      listJobNames(distci).then((jobs) => recentBuilds(distci, jobs, PER_JOB)),
       queue(),
     ]);
     const running = builds.filter((b) => b.live).map((b) => `${b.job}/${b.number}`);
@@ -158,11 +149,11 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
   fastify.get('/builds', async (request, reply) => {
     const now = Date.now();
     const filters = parseFilters(request.query as Record<string, unknown>);
-    const jobs = await listJobNames(blob);
+    const jobs = await listJobNames(distci);
     let builds =
       filters.job && JOB_NAME.test(filters.job)
-        ? await recentBuilds(store, blob, jobs.includes(filters.job) ? [filters.job] : [], ONE_JOB)
-        : await recentBuilds(store, blob, jobs, PER_JOB);
+        ? await recentBuilds(distci, jobs.includes(filters.job) ? [filters.job] : [], ONE_JOB)
+        : await recentBuilds(distci, jobs, PER_JOB);
     builds = builds.filter((b) => matches(b, filters));
     return sendPage(request, reply, {
       title: 'Builds',
@@ -180,8 +171,8 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
 
   fastify.get<{ Params: { job: string } }>('/jobs/:job', async (request, reply) => {
     const job = jobParam(request.params.job);
-    const stored = await jobConfigOrNull(blob, job);
-    const builds = await jobBuilds(store, blob, job, ONE_JOB);
+    const stored = await jobConfigOrNull(distci, job);
+    const builds = await jobBuilds(distci, job, ONE_JOB);
     if (!stored && builds.length === 0) throw distciError('DISTCI_JOB_NOT_FOUND', `there is no job '${job}'`);
     return sendPage(request, reply, {
       title: job,
@@ -202,10 +193,10 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     n: number,
     notice: string | null,
   ): Promise<PageOptions> {
-    const build = await readBuild(store, blob, job, n);
+    const build = await distci.builds.read(job, n);
     const [{ steps, graph }, artifacts] = await Promise.all([
-      pageSteps(store, blob, build, queue),
-      build.live ? Promise.resolve([]) : listArtifacts(store, blob, job, n, request.log),
+      pageSteps(distci, build, queue),
+      build.live ? Promise.resolve([]) : listArtifacts(distci, job, n, request.log),
     ]);
     return {
       title: `#${n} ${job}`,
@@ -233,8 +224,8 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const job = jobParam(request.params.job);
       const n = numberParam(request.params.n);
-      const build = await readBuild(store, blob, job, n);
-      const { steps } = await pageSteps(store, blob, build, queue);
+      const build = await distci.builds.read(job, n);
+      const { steps } = await pageSteps(distci, build, queue);
       const step = steps.find((s) => s.id === request.params.step);
       if (!step) {
         throw distciError('DISTCI_NOT_FOUND', `build ${n} of '${job}' has no step '${request.params.step}'`);
@@ -263,7 +254,7 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       title: 'Workers',
       nav: 'workers',
       live: { refreshMs: REFRESH_MS },
-      body: workersBody(await listWorkers(store)),
+      body: workersBody(await distci.tickets.workers()),
     }),
   );
 
@@ -286,8 +277,8 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       const job = jobParam(request.params.job);
       const n = numberParam(request.params.n);
       const caller = formCaller(request);
-      if (!(await cancelBuild(store, job, n, caller))) {
-        const build = await readBuild(store, blob, job, n);
+      if (!(await distci.builds.cancel(job, n, caller))) {
+        const build = await distci.builds.read(job, n);
         throw distciError('DISTCI_BUILD_FINISHED', `build ${n} of '${job}' finished already (${build.status})`);
       }
       return reply.redirect(`${urls.build(job, n)}?notice=cancelled`, 303);
@@ -301,7 +292,7 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       const job = jobParam(request.params.job);
       const n = numberParam(request.params.n);
       const caller = formCaller(request);
-      const number = await retryBuild(store, blob, { job, build: n, step: request.params.step, by: caller });
+      const number = await distci.builds.retry({ job, build: n, step: request.params.step, by: caller });
       fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
       return reply.redirect(urls.build(job, number), 303);
     },

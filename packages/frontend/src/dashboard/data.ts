@@ -1,68 +1,26 @@
 /**
- * What the pages read, through the same functions the API routes use (`listBuilds`, `readBuild`,
- * `readBuildRecord`, `loadJob`, `loadJobVersion`, `planBuild`, `queueView`, `listWorkers`): no storage
- * code of its own, so a page shows exactly what the API answers.
+ * What the pages read, through the domain layer the API routes use (`distci.jobs`, `distci.builds`,
+ * `distci.tickets`): no storage code of its own, so a page shows exactly what the API answers.
  */
-import {
-  type BlobStore,
-  type BuildState,
-  type BuildView,
-  blobKeys,
-  type CoordinationStore,
-  decodeJson,
-  isDistciError,
-  listBuilds,
-  loadJob,
-  loadJobVersion,
-  planBuild,
-  type QueueView,
-  readBuildRecord,
-  type StepView,
-  zpaths,
-} from '@distci/common';
-
-/** 500: a page of job names; more jobs than this are listed page by page. */
-const JOB_PAGE = 500;
+import { type BuildView, type Distci, isDistciError, planBuild, type QueueView, type StepView } from '@distci/common';
 
 /** Every job name with a config or builds (a deleted job keeps its versions and builds). */
-export async function listJobNames(blob: BlobStore): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await blob.list({
-      prefix: blobKeys.jobsPrefix(),
-      delimiter: '/',
-      limit: JOB_PAGE,
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const p of page.prefixes) names.push(p.slice(blobKeys.jobsPrefix().length, -1));
-    cursor = page.cursor ?? undefined;
-  } while (cursor);
-  return names.sort();
+export function listJobNames(distci: Distci): Promise<string[]> {
+  return distci.jobs.names();
 }
 
 /**
  * A job's newest builds, as `GET …/builds` reads them — and like it, never creating anything: a job
- * that never had a build has no counter node (`listBuilds` would create one), so it has none.
+ * that never had a build has no counter node, so it has none.
  */
-export async function jobBuilds(
-  store: CoordinationStore,
-  blob: BlobStore,
-  job: string,
-  limit: number,
-): Promise<BuildView[]> {
-  if ((await store.exists(zpaths.job(job))) === null) return [];
-  return (await listBuilds(store, blob, job, { limit })).builds;
+export async function jobBuilds(distci: Distci, job: string, limit: number): Promise<BuildView[]> {
+  if ((await distci.jobs.node(job)) === null) return [];
+  return (await distci.builds.list(job, { limit })).builds;
 }
 
 /** The newest `perJob` builds of each job, newest first overall. */
-export async function recentBuilds(
-  store: CoordinationStore,
-  blob: BlobStore,
-  jobs: string[],
-  perJob: number,
-): Promise<BuildView[]> {
-  const lists = await Promise.all(jobs.map((job) => jobBuilds(store, blob, job, perJob)));
+export async function recentBuilds(distci: Distci, jobs: string[], perJob: number): Promise<BuildView[]> {
+  const lists = await Promise.all(jobs.map((job) => jobBuilds(distci, job, perJob)));
   return lists.flat().sort((a, b) => b.createdAt - a.createdAt || (a.job < b.job ? -1 : 1));
 }
 
@@ -87,14 +45,15 @@ interface StepShape {
 }
 
 /** The build's planned steps: from its archived record, or the config version a live build runs. */
-async function buildShape(store: CoordinationStore, blob: BlobStore, view: BuildView): Promise<StepShape[] | null> {
+async function buildShape(distci: Distci, view: BuildView): Promise<StepShape[] | null> {
   try {
     if (!view.live) {
-      const record = await readBuildRecord(blob, view.job, view.number);
+      const record = await distci.builds.record(view.job, view.number);
       return record ? record.steps : null;
     }
-    const state = decodeJson<BuildState>((await store.get(zpaths.build(view.job, view.number))).data);
-    return planBuild(await loadJobVersion(blob, state.config.key));
+    const live = await distci.builds.state(view.job, view.number);
+    if (!live) return null; // archived meanwhile
+    return planBuild(await distci.jobs.loadVersion(live.state.config.key));
   } catch (err) {
     // Archived meanwhile, or a config snapshot gone by retention: the page shows the steps without a graph.
     if (isDistciError(err, 'DISTCI_NO_NODE') || isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
@@ -106,12 +65,11 @@ const WAITING = new Set(['queued', 'pending']);
 
 /** Every step of the build, with its shape and, when it waits, why. */
 export async function pageSteps(
-  store: CoordinationStore,
-  blob: BlobStore,
+  distci: Distci,
   view: BuildView,
   queue: () => Promise<QueueView>,
 ): Promise<{ steps: PageStep[]; graph: boolean }> {
-  const shape = await buildShape(store, blob, view);
+  const shape = await buildShape(distci, view);
   const byId = new Map(view.steps.map((s) => [s.id, s]));
   const steps: PageStep[] = [];
   const shapes =
@@ -184,9 +142,9 @@ export function failuresFirst(steps: PageStep[]): PageStep[] {
 }
 
 /** A job's config, or null when it was deleted (its builds stay). */
-export async function jobConfigOrNull(blob: BlobStore, job: string) {
+export async function jobConfigOrNull(distci: Distci, job: string) {
   try {
-    return await loadJob(blob, job);
+    return await distci.jobs.load(job);
   } catch (err) {
     if (isDistciError(err, 'DISTCI_JOB_NOT_FOUND')) return null;
     throw err;

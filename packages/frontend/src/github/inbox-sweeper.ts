@@ -1,25 +1,23 @@
 /**
  * The inbox sweeper: a loop in every frontend that completes webhook deliveries whose request died
- * half-way (`webhook-inbox.ts`), so nothing is lost even when GitHub never redelivers.
+ * half-way (the domain's webhook inbox, `@distci/common` `webhooks/webhook-inbox.ts`), so nothing is lost even when GitHub never redelivers.
  *
  * Every `periodMs` (jittered ±20 % so frontends started together do not sweep together) it lists
- * `webhooks/github/open/` and, for each marker older than `graceMs` (a request normally closes its
+ * the open deliveries (`distci.webhooks.open()`) and, for each marker older than `graceMs` (a request normally closes its
  * marker within a second; older means its frontend died or failed):
  * - record `done` → delete the marker (the request died after its last trigger);
- * - record open → `completeDelivery` (safe alongside any other completer: builds are triggered at
+ * - record open → `webhooks.complete` (safe alongside any other completer: builds are triggered at
  *   most once);
  * - no record → delete the marker (the request died before creating it: nothing was triggered, and
  *   GitHub saw a failed delivery).
  * Any number of frontends may sweep at once. Errors are logged and the next round tries again; the loop
  * stops when `signal` aborts.
  */
-import { type BlobStore, blobKeys, type CoordinationStore, coerceError } from '@distci/common';
+import { coerceError, type WebhooksService } from '@distci/common';
 import type { FastifyBaseLogger } from 'fastify';
-import { completeDelivery, readRecord, SOURCE } from './webhook-inbox.js';
 
 export interface SweeperInput {
-  store: CoordinationStore;
-  blob: BlobStore;
+  webhooks: WebhooksService;
   periodMs: number;
   /** Markers younger than this are left to their request. */
   graceMs: number;
@@ -31,34 +29,27 @@ export interface SweeperInput {
 
 /** One sweep; returns how many deliveries it closed. */
 export async function sweepInbox(input: Omit<SweeperInput, 'periodMs' | 'signal'>, now = Date.now()): Promise<number> {
-  const { store, blob, graceMs, log } = input;
-  const prefix = blobKeys.webhookOpenPrefix(SOURCE);
+  const { webhooks, graceMs, log } = input;
   let closed = 0;
-  let cursor: string | null = null;
-  do {
-    const page = await blob.list({ prefix, ...(cursor ? { cursor } : {}) });
-    cursor = page.cursor;
-    for (const marker of page.blobs) {
-      if (now - marker.lastModified.getTime() < graceMs) continue;
-      const delivery = marker.key.slice(prefix.length);
-      try {
-        const found = await readRecord(blob, delivery);
-        if (!found || found.record.done) {
-          await blob.delete(marker.key);
-        } else {
-          const { record, triggered } = await completeDelivery({ store, blob }, found.record, found.etag);
-          log.info(
-            { delivery, builds: record.targets.map((t) => `${t.job}#${t.build}`), triggered },
-            'inbox: delivery completed by the sweeper',
-          );
-          input.onTriggered?.(triggered);
-        }
-        closed++;
-      } catch (err) {
-        log.warn({ err: coerceError(err), delivery }, 'inbox: could not complete a delivery; next sweep retries');
+  for await (const { delivery, since } of webhooks.open()) {
+    if (now - since.getTime() < graceMs) continue;
+    try {
+      const found = await webhooks.read(delivery);
+      if (!found || found.record.done) {
+        await webhooks.close(delivery);
+      } else {
+        const { record, triggered } = await webhooks.complete(found.record, found.etag);
+        log.info(
+          { delivery, builds: record.targets.map((t) => `${t.job}#${t.build}`), triggered },
+          'inbox: delivery completed by the sweeper',
+        );
+        input.onTriggered?.(triggered);
       }
+      closed++;
+    } catch (err) {
+      log.warn({ err: coerceError(err), delivery }, 'inbox: could not complete a delivery; next sweep retries');
     }
-  } while (cursor);
+  }
   return closed;
 }
 

@@ -15,11 +15,11 @@
  * Cost: every job config is read (the job listing by prefix, then one GET per job, 16 at a time). That is fine
  * for hundreds of jobs; an index by repository (like the `after` index) is the next step beyond that.
  */
-import { type BlobStore, blobKeys, isDistciError, loadJob, type StoredJob } from '@distci/common';
+import { type GithubEvent, isDistciError, type JobsService, type MatchedJob, type StoredJob } from '@distci/common';
 import picomatch from 'picomatch';
 import { normaliseRepositoryUrl } from './repository-url.js';
 
-export type GithubEvent = 'push' | 'pull_request';
+export type { GithubEvent, MatchedJob };
 
 /** What a delivery asks for, read from its payload. */
 export interface BuildRequest {
@@ -31,11 +31,6 @@ export interface BuildRequest {
   ref: string;
   commit: string;
   sender: string | null;
-}
-
-export interface MatchedJob {
-  job: string;
-  config: { key: string; etag: string };
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -103,21 +98,15 @@ export function jobWants(stored: StoredJob, req: BuildRequest): boolean {
 }
 
 /** Every job that wants this request, with the config version it runs. */
-export async function matchJobs(blob: BlobStore, req: BuildRequest): Promise<MatchedJob[]> {
-  const names: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await blob.list({ prefix: blobKeys.jobsPrefix(), delimiter: '/', ...(cursor ? { cursor } : {}) });
-    names.push(...page.prefixes.map((p) => p.slice(blobKeys.jobsPrefix().length, -1)));
-    cursor = page.cursor;
-  } while (cursor);
+export async function matchJobs(jobs: JobsService, req: BuildRequest): Promise<MatchedJob[]> {
+  const names = await jobs.names();
   const matched: MatchedJob[] = [];
   let i = 0;
   const worker = async () => {
     while (i < names.length) {
       const name = names[i++]!;
       try {
-        const stored = await loadJob(blob, name);
+        const stored = await jobs.load(name);
         if (jobWants(stored, req)) matched.push({ job: name, config: stored.version });
       } catch (err) {
         // A deleted job (its versions stay), or a name that is not a job's: not a match.

@@ -17,15 +17,7 @@
  * archived record is there — `event: end` with the final view, and the stream ends. A build already
  * finished gets just the `end` event.
  */
-import {
-  type BlobStore,
-  type BuildView,
-  type CoordinationStore,
-  coerceError,
-  readBuild,
-  WORKER_KINDS,
-  zpaths,
-} from '@distci/common';
+import { type BuildView, coerceError, type Distci } from '@distci/common';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SseStream } from './sse.js';
 import { Changes, WatchSet } from './watch-set.js';
@@ -36,8 +28,7 @@ const SAFETY_MS = 30_000;
 const ERROR_BACKOFF_MS = 1000;
 
 export interface BuildEventsInput {
-  store: CoordinationStore;
-  blob: BlobStore;
+  distci: Distci;
   job: string;
   number: number;
   stream: SseStream;
@@ -47,23 +38,19 @@ export interface BuildEventsInput {
 }
 
 export async function streamBuildEvents(input: BuildEventsInput): Promise<void> {
-  const { store, blob, job, number, stream, log } = input;
+  const { distci, job, number, stream, log } = input;
   const changes = new Changes();
-  const watches = new WatchSet(store, changes);
-  const buildPath = zpaths.build(job, number);
+  const watches = new WatchSet(distci.storage.store, changes);
   let id = input.lastId ?? 0;
   let last = '';
   try {
     while (!stream.signal.aborted) {
       let view: BuildView;
       try {
-        await watches.exists(buildPath);
-        for (const name of await watches.children(`${buildPath}/steps`)) {
-          await watches.exists(`${buildPath}/steps/${name}`);
-        }
-        view = await readBuild(store, blob, job, number);
+        await distci.builds.watch(watches, job, number, { claims: false });
+        view = await distci.builds.read(job, number);
         if (view.live && view.steps.some((s) => s.status === 'queued')) {
-          for (const kind of WORKER_KINDS) if (kind !== 'control') await watches.children(zpaths.claimKind(kind));
+          await distci.builds.watch(watches, job, number, { claims: true });
         }
       } catch (err) {
         log.warn({ err: coerceError(err), job, build: number }, 'build events: read failed; retrying');

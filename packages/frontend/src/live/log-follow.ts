@@ -7,16 +7,18 @@
  * a GET of chunk `next` either returns it or 404s. That is one request per poll whatever the log's
  * length, where listing the prefix would cost a page per 1000 chunks per poll; the result is the same.
  *
- * When to look (there is no event for a new object):
- * - at once after a chunk arrived (catch up a backlog without waiting);
+ * When to look (there is no event for a new object): the followers of one log share ONE reader per
+ * frontend (`distci.logs.follow`, `log-feed.ts` in the domain): it looks every `pollMs` (default
+ * 500 ms: chunks come about once a second) and at once after a chunk arrived, reads each chunk once,
+ * and wakes every follower, which sends it from memory. So 500 followers of one busy step cost what
+ * one does (issue 13, hole 7: they each polled storage, half a core). A follower re-reads the step:
  * - when the step changes: a watch on the step node (its result), and while it is `queued`, on the
  *   claim parents (it starting);
- * - otherwise every `pollMs` (default 500 ms: chunks come about once a second).
  * The step's view is re-read on every change, and every 5 s of silence (a lost attempt changes no
  * node until the next attempt finishes; this notices the new attempt's claim sooner).
  *
- * End: the step's state is read *before* each catch-up, so when it was finished then, the catch-up that
- * follows has read every chunk there is: then `event: end` and the stream closes. Nothing is lost and
+ * End: the step's state is read *before* the last catch-up (a probe of the shared reader that starts
+ * after it), so when it was finished then, the catch-up that follows has read every chunk there is: then `event: end` and the stream closes. Nothing is lost and
  * nothing is sent twice: event ids are chunk numbers, and `Last-Event-ID: k` resumes at chunk k+1.
  *
  * Attempts: without `?attempt=`, the stream follows the step's current attempt (the running claim's,
@@ -33,17 +35,7 @@
  * the client gets exactly the chunk's bytes back: a chunk ending with or without a newline, with `\r`,
  * a BOM or NUL, round-trips byte for byte.
  */
-import {
-  type BlobStore,
-  blobKeys,
-  type CoordinationStore,
-  coerceError,
-  isDistciError,
-  readBlob,
-  stepPath,
-  WORKER_KINDS,
-  zpaths,
-} from '@distci/common';
+import { coerceError, type Distci, isDistciError, type LogFeed } from '@distci/common';
 import type { FastifyBaseLogger } from 'fastify';
 import { type ResolvedStep, resolveStep, TERMINAL_STEP } from './resolve-step.js';
 import type { SseStream } from './sse.js';
@@ -71,26 +63,8 @@ export function decodeChunk(data: string): Buffer {
   return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.base64, 'base64');
 }
 
-/** Chunk `index` of a step attempt's log, or null when it is not there (yet). */
-export async function readChunk(
-  blob: BlobStore,
-  job: string,
-  build: number,
-  step: string,
-  attempt: number,
-  index: number,
-): Promise<Buffer | null> {
-  try {
-    return await readBlob(blob, blobKeys.logChunk(job, build, step, attempt, index));
-  } catch (err) {
-    if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
-    throw err;
-  }
-}
-
 export interface FollowLogInput {
-  store: CoordinationStore;
-  blob: BlobStore;
+  distci: Distci;
   job: string;
   number: number;
   step: string;
@@ -106,9 +80,21 @@ export interface FollowLogInput {
 }
 
 export async function followLog(input: FollowLogInput): Promise<void> {
-  const { store, blob, job, number, step, pinned, pollMs, stream, log } = input;
+  const { distci, job, number, step, pinned, pollMs, stream, log } = input;
   const changes = new Changes();
-  const watches = new WatchSet(store, changes);
+  const watches = new WatchSet(distci.storage.store, changes);
+  /** The shared reader of the log followed now (one attempt's, in the build that holds it). */
+  let feed: LogFeed | null = null;
+  let feedOf = '';
+  const feedFor = (build: number, attempt: number): LogFeed => {
+    const key = `${build}/${attempt}`;
+    if (!feed || feedOf !== key) {
+      feed?.close();
+      feed = distci.logs.follow({ job, build, step, attempt }, () => changes.poke());
+      feedOf = key;
+    }
+    return feed;
+  };
   let resolved = input.resolved;
   let readAt = Date.now();
   let attempt: number | null = pinned;
@@ -117,12 +103,10 @@ export async function followLog(input: FollowLogInput): Promise<void> {
 
   const refresh = async () => {
     if (resolved.view.live) {
-      await watches.exists(stepPath(job, number, step));
-      if (!resolved.step || resolved.step.status === 'queued') {
-        for (const kind of WORKER_KINDS) if (kind !== 'control') await watches.children(zpaths.claimKind(kind));
-      }
+      const claims = !resolved.step || resolved.step.status === 'queued';
+      await distci.builds.watchStep(watches, job, number, step, { claims });
     }
-    resolved = await resolveStep(store, blob, job, number, step);
+    resolved = await resolveStep(distci, job, number, step);
     readAt = Date.now();
   };
 
@@ -144,9 +128,12 @@ export async function followLog(input: FollowLogInput): Promise<void> {
         }
         const finished = !resolved.view.live || (current !== null && TERMINAL_STEP.has(current.status));
         if (attempt !== null) {
+          const chunks = feedFor(resolved.logBuild, attempt);
+          // Finished when read: one probe that starts now sees every chunk there is.
+          if (finished) await chunks.catchUp();
           for (;;) {
             if (stream.signal.aborted) return;
-            const chunk = await readChunk(blob, job, resolved.logBuild, step, attempt, next);
+            const chunk = await chunks.chunk(next);
             if (!chunk) break;
             await stream.send({ id: next, data: encodeChunk(chunk) });
             next++;
@@ -173,6 +160,7 @@ export async function followLog(input: FollowLogInput): Promise<void> {
       }
     }
   } finally {
+    (feed as LogFeed | null)?.close();
     watches.close();
     stream.end();
   }

@@ -7,20 +7,7 @@
  * returned as `step: null` (it may still run), and an id that is not in the plan at all is
  * DISTCI_STEP_NOT_FOUND — found from the build's immutable config snapshot, read only in that case.
  */
-import {
-  type BlobStore,
-  type BuildState,
-  type BuildView,
-  type CoordinationStore,
-  decodeJson,
-  distciError,
-  isDistciError,
-  loadJobVersion,
-  planBuild,
-  readBuild,
-  type StepView,
-  zpaths,
-} from '@distci/common';
+import { type BuildView, type Distci, distciError, planBuild, type StepView } from '@distci/common';
 
 export const TERMINAL_STEP: ReadonlySet<string> = new Set(['success', 'failure', 'skipped', 'cancelled']);
 
@@ -38,14 +25,8 @@ function notFound(job: string, number: number, step: string, ids: string[]) {
   });
 }
 
-export async function resolveStep(
-  store: CoordinationStore,
-  blob: BlobStore,
-  job: string,
-  number: number,
-  step: string,
-): Promise<ResolvedStep> {
-  const view = await readBuild(store, blob, job, number);
+export async function resolveStep(distci: Distci, job: string, number: number, step: string): Promise<ResolvedStep> {
+  const view = await distci.builds.read(job, number);
   const found = view.steps.find((s) => s.id === step) ?? null;
   if (found) return { view, step: found, logBuild: found.copiedFrom ?? number };
   if (!view.live)
@@ -55,15 +36,10 @@ export async function resolveStep(
       step,
       view.steps.map((s) => s.id),
     );
-  let state: BuildState;
-  try {
-    state = decodeJson<BuildState>((await store.get(zpaths.build(job, number))).data);
-  } catch (err) {
-    // Archived between the two reads: read it again, now from the record.
-    if (isDistciError(err, 'DISTCI_NO_NODE')) return resolveStep(store, blob, job, number, step);
-    throw err;
-  }
-  const ids = planBuild(await loadJobVersion(blob, state.config.key)).map((s) => s.id);
+  const live = await distci.builds.state(job, number);
+  // Archived between the two reads: read it again, now from the record.
+  if (!live) return resolveStep(distci, job, number, step);
+  const ids = planBuild(await distci.jobs.loadVersion(live.state.config.key)).map((s) => s.id);
   if (!ids.includes(step)) throw notFound(job, number, step, ids);
   return { view, step: null, logBuild: number };
 }

@@ -12,6 +12,7 @@ import { type CoordinationStore, isDistciError, type WatchEvent } from '@distci/
 /** A latch: `notify()` from callbacks, `wait()` from the loop. */
 export class Changes {
   private pending = false;
+  private poked = false;
   private wake: (() => void) | null = null;
 
   notify(): void {
@@ -20,11 +21,20 @@ export class Changes {
   }
 
   /**
+   * Ends the current (or next) wait early without marking a change: new log chunks are in memory,
+   * nothing needs re-reading.
+   */
+  poke(): void {
+    this.poked = true;
+    this.wake?.();
+  }
+
+  /**
    * Resolves `true` at once if something changed since the last call, else at the next change; `false`
    * after `timeoutMs` or when `signal` aborts. Clears the latch.
    */
   async wait(signal: AbortSignal, timeoutMs: number): Promise<boolean> {
-    if (!this.pending && !signal.aborted) {
+    if (!this.pending && !this.poked && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -39,6 +49,7 @@ export class Changes {
     }
     const changed = this.pending;
     this.pending = false;
+    this.poked = false;
     return changed;
   }
 }

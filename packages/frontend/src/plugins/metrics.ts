@@ -21,7 +21,6 @@
  * `get` per live worker — no ticket is read. The build metrics cost a `get` per job and a read of each
  * newly archived build record (`build-metrics.ts`).
  */
-import { queueView } from '@distci/common';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -108,7 +107,7 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
     fastify.decorate('metrics', metrics);
-    const builds = createBuildObserver(fastify.storage.store, fastify.storage.blob, registry);
+    const builds = createBuildObserver(fastify.distci, registry);
 
     fastify.addHook('onResponse', async (request, reply) => {
       const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
@@ -121,7 +120,7 @@ export const metricsPlugin = fp(
       { config: { auth: 'read' }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
       async (_request, reply) => {
         try {
-          const view = await queueView(fastify.storage.store);
+          const view = await fastify.distci.tickets.queue();
           for (const g of [waiting, claimed, oldest, workers]) g.reset();
           for (const q of view.queues) {
             const labels = { kind: q.kind, labels: q.labels.join(',') };

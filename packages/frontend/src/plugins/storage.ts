@@ -1,9 +1,11 @@
 /**
- * Decorates the app with its storage: one coordination-store session and the blob store, opened by
- * whoever starts the app (`server.ts`, or a test) and closed by that owner, never here. The frontend
- * keeps nothing else: any instance answers any request the same way (invariant 7).
+ * Decorates the app with the domain layer (`fastify.distci`, `openDistci`) over its storage: one
+ * coordination-store session and the blob store, opened by whoever starts the app (`server.ts`, or a
+ * test) and closed by that owner, never here. Routes read and change jobs, builds, logs, artifacts and
+ * webhook deliveries only through it — never the raw stores. The frontend keeps nothing else but the
+ * domain's caches and shared log readers: any instance answers any request the same way (invariant 7).
  */
-import type { BlobStore, CoordinationStore } from '@distci/common';
+import { type BlobStore, type CoordinationStore, type Distci, openDistci } from '@distci/common';
 import fp from 'fastify-plugin';
 import type { FrontendOptions } from '../frontend-options.js';
 
@@ -15,7 +17,7 @@ export interface FrontendStorage {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    storage: FrontendStorage;
+    distci: Distci;
     frontendOptions: FrontendOptions;
   }
 }
@@ -27,7 +29,7 @@ export interface StoragePluginOptions {
 
 export const storagePlugin = fp<StoragePluginOptions>(
   async (fastify, { storage, options }) => {
-    fastify.decorate('storage', storage);
+    fastify.decorate('distci', openDistci(storage, { logPollMs: options.logPollMs }));
     fastify.decorate('frontendOptions', options);
   },
   { name: 'distci-storage' },

@@ -12,7 +12,7 @@
  * backslash, an absolute or empty segment → 400 `DISTCI_BAD_PATH` — and must be listed in the manifest
  * (404 `DISTCI_ARTIFACT_NOT_FOUND`); the object key is built from the listed entry only.
  */
-import { blobKeys, distciError, relativePath } from '@distci/common';
+import { distciError, relativePath } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listArtifacts } from '../artifact-list.js';
@@ -41,7 +41,7 @@ function artifactUrl(prefix: string, job: string, n: number, path: string): stri
 }
 
 export const artifactRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { distci } = fastify;
   const prefix = fastify.frontendOptions.publicUrl ?? '';
 
   fastify.get(
@@ -56,7 +56,7 @@ export const artifactRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { job, n } = request.params;
-      const entries = await listArtifacts(store, blob, job, n, request.log);
+      const entries = await listArtifacts(distci, job, n, request.log);
       return { artifacts: entries.map((e) => ({ ...e, url: artifactUrl(prefix, job, n, e.path) })) };
     },
   );
@@ -80,14 +80,14 @@ export const artifactRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const { job, n } = request.params;
       const path = relativePath(request.params['*'], 'artifact path');
-      const entry = (await listArtifacts(store, blob, job, n, request.log)).find((e) => e.path === path);
+      const entry = (await listArtifacts(distci, job, n, request.log)).find((e) => e.path === path);
       if (!entry) {
         throw distciError('DISTCI_ARTIFACT_NOT_FOUND', `build ${n} of '${job}' has no artifact '${path}'`, {
           hint: `list them with GET /api/v1/jobs/${job}/builds/${n}/artifacts`,
           details: { job, build: n, path },
         });
       }
-      const { body } = await blob.get(blobKeys.artifact(job, entry.build, entry.path));
+      const { body } = await distci.artifacts.open(job, entry.build, entry.path);
       return reply
         .type(entry.contentType)
         .header('content-length', String(entry.size))

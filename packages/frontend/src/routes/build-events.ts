@@ -3,7 +3,6 @@
  * `event: build` with the full build view on each change, `event: end` with the final (archived) view.
  * `Last-Event-ID: k` resumes: the current view comes as `k+1`.
  */
-import { readBuild } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { streamBuildEvents } from '../live/build-events.js';
@@ -11,7 +10,7 @@ import { lastEventId, openSse } from '../live/sse.js';
 import { BuildParams, errors } from '../schemas/common.js';
 
 export const buildEventRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { distci } = fastify;
   fastify.get(
     '/api/v1/jobs/:job/builds/:n/events',
     {
@@ -31,11 +30,10 @@ export const buildEventRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { job, n } = request.params;
-      await readBuild(store, blob, job, n); // 404 as JSON before the stream opens
+      await distci.builds.read(job, n); // 404 as JSON before the stream opens
       const stream = openSse(fastify, reply, 'events');
       await streamBuildEvents({
-        store,
-        blob,
+        distci,
         job,
         number: n,
         stream,

@@ -11,13 +11,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { followLog, readChunk } from '../live/log-follow.js';
+import { followLog } from '../live/log-follow.js';
 import { resolveStep } from '../live/resolve-step.js';
 import { lastEventId, openSse } from '../live/sse.js';
 import { errors, StepParams } from '../schemas/common.js';
 
 export const buildLogRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { distci } = fastify;
   const { logPollMs } = fastify.frontendOptions;
 
   fastify.get(
@@ -48,13 +48,12 @@ export const buildLogRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const { job, n, step } = request.params;
       const { attempt: pinned, follow } = request.query;
-      const resolved = await resolveStep(store, blob, job, n, step);
+      const resolved = await resolveStep(distci, job, n, step);
       if (follow === '1' || follow === 'true') {
         const last = lastEventId(request);
         const stream = openSse(fastify, reply, 'logs');
         await followLog({
-          store,
-          blob,
+          distci,
           job,
           number: n,
           step,
@@ -77,7 +76,7 @@ export const buildLogRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const build = resolved.logBuild;
       async function* chunks() {
         for (let i = 0; ; i++) {
-          const chunk = await readChunk(blob, job, build, step, attempt!, i);
+          const chunk = await distci.logs.read({ job, build, step, attempt: attempt! }, i);
           if (!chunk) return;
           yield chunk;
         }

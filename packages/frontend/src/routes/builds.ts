@@ -3,24 +3,15 @@
  *
  * - Trigger runs the job's *current* config version (`loadJob(...).version`, an immutable snapshot):
  *   editing the job later never changes this build. One coordination-store transaction
- *   (`triggerBuild`): the build number and its control ticket appear together.
- * - Listing never creates anything: a job that never had a build has no counter node, and the list is
- *   empty (or 404 when the job does not exist either).
+ *   (`builds.trigger`): the build number and its control ticket appear together.
+ * - Listing never creates anything (`builds.list`): a job that never had a build lists empty (or 404
+ *   when the job does not exist either).
  * - Cancel marks the build and posts a control ticket in one transaction (`cancelBuild`); 409 when the
  *   build finished already.
  * - Retry (`retryBuild`): a new build of the same config version, commit and params, in which only the
  *   failed step and the steps needing it run again; the others are copied from the archived build.
  */
-import {
-  cancelBuild,
-  distciError,
-  listBuilds,
-  loadJob,
-  readBuild,
-  retryBuild,
-  triggerBuild,
-  zpaths,
-} from '@distci/common';
+import { distciError } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BuildListSchema, BuildViewSchema, TriggeredSchema } from '../schemas/build.js';
@@ -52,7 +43,7 @@ const TriggerBody = Type.Object(
 );
 
 export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { jobs, builds } = fastify.distci;
   const options = fastify.frontendOptions;
 
   fastify.post(
@@ -81,8 +72,8 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           details: { part: 'body', problems: [{ path: 'body/params', message: 'is too large' }] },
         });
       }
-      const stored = await loadJob(blob, job);
-      const number = await triggerBuild(store, {
+      const stored = await jobs.load(job);
+      const number = await builds.trigger({
         job,
         config: stored.version,
         trigger: { type: 'manual', ...(request.caller ? { by: request.caller } : {}) },
@@ -110,14 +101,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: BuildListSchema, ...errors(400, 401, 404) },
       },
     },
-    async (request) => {
-      const { job } = request.params;
-      if ((await store.exists(zpaths.job(job))) === null) {
-        await loadJob(blob, job); // 404 when there is no such job; else it simply never had a build
-        return { builds: [], next: null };
-      }
-      return listBuilds(store, blob, job, request.query);
-    },
+    async (request) => builds.list(request.params.job, request.query),
   );
 
   fastify.get(
@@ -130,7 +114,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: BuildViewSchema, ...errors(400, 401, 404) },
       },
     },
-    async (request) => readBuild(store, blob, request.params.job, request.params.n),
+    async (request) => builds.read(request.params.job, request.params.n),
   );
 
   fastify.post(
@@ -149,8 +133,8 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { job, n } = request.params;
-      if (!(await cancelBuild(store, job, n, request.caller ?? undefined))) {
-        const build = await readBuild(store, blob, job, n); // 404 when it never existed
+      if (!(await builds.cancel(job, n, request.caller ?? undefined))) {
+        const build = await builds.read(job, n); // 404 when it never existed
         throw distciError('DISTCI_BUILD_FINISHED', `build ${n} of '${job}' finished already (${build.status})`, {
           hint: 'nothing to cancel',
           details: { job, build: n, status: build.status },
@@ -173,7 +157,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const { job, n, step } = request.params;
-      const number = await retryBuild(store, blob, {
+      const number = await builds.retry({
         job,
         build: n,
         step,

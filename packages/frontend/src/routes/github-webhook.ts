@@ -17,7 +17,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { buildRequestOf, matchJobs } from '../github/match-jobs.js';
 import { verifySignature } from '../github/signature.js';
-import { receiveDelivery, targetsOf } from '../github/webhook-inbox.js';
 import { errors } from '../schemas/common.js';
 import { buildUrl } from '../urls.js';
 
@@ -52,7 +51,7 @@ function parsePayload(body: Buffer, contentType: string | undefined): unknown {
 }
 
 export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { jobs, webhooks } = fastify.distci;
   const options = fastify.frontendOptions;
   // Encapsulated: only this route keeps bodies raw (the signature is over the exact bytes).
   fastify.removeAllContentTypeParsers();
@@ -109,8 +108,8 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
         fastify.metrics.webhookDeliveries.inc({ event, outcome: 'ignored' });
         return { ...answer, ignored: true };
       }
-      const received = await receiveDelivery({ store, blob }, delivery, async () => {
-        const matched = await matchJobs(blob, req);
+      const received = await webhooks.receive(delivery, async () => {
+        const matched = await matchJobs(jobs, req);
         if (matched.length === 0) return null;
         return {
           v: 1,
@@ -118,7 +117,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
           event: req.event,
           receivedAt: Date.now(),
           sender: req.sender,
-          targets: await targetsOf(store, matched, req.ref, req.commit),
+          targets: await webhooks.targets(matched, req.ref, req.commit),
           done: false,
         };
       });

@@ -24,7 +24,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  // Liveness pings carry no domain name: the storage under the domain layer.
+  const { store, blob } = fastify.distci.storage;
 
   fastify.get(
     '/healthz',

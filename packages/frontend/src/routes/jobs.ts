@@ -6,17 +6,7 @@
  * An invalid config → 400 `DISTCI_INVALID_JOB`, `details.problems` listing every problem with its JSON
  * path, and nothing is written (invariant 9): `validateJob` runs before any write.
  */
-import {
-  blobKeys,
-  deleteJob,
-  distciError,
-  isDistciError,
-  loadJob,
-  type Problem,
-  type StoredJob,
-  saveJob,
-  validateJob,
-} from '@distci/common';
+import { distciError, isDistciError, type Problem, type StoredJob, validateJob } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorSchema, errors, JobParams } from '../schemas/common.js';
@@ -47,7 +37,7 @@ function badIfMatch(value: string): never {
 }
 
 export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { store, blob } = fastify.storage;
+  const { jobs } = fastify.distci;
   const options = fastify.frontendOptions;
 
   fastify.post(
@@ -62,7 +52,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const job = await saveJob(store, blob, request.body, { createOnly: true });
+      const job = await jobs.save(request.body, { createOnly: true });
       reply.code(201).header('etag', quoteEtag(job.etag)).header('location', jobUrl(options, job.config.name));
       return jobBody(job);
     },
@@ -95,7 +85,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       let etag: string | undefined;
       let existed: boolean;
       if (ifMatch === '*') {
-        const current = await loadJob(blob, job).catch((err) => {
+        const current = await jobs.load(job).catch((err) => {
           if (isDistciError(err, 'DISTCI_JOB_NOT_FOUND')) {
             throw distciError('DISTCI_JOB_CHANGED', `job '${job}' does not exist (If-Match: *)`, {
               hint: 'create it without If-Match, or with POST /api/v1/jobs',
@@ -110,9 +100,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         etag = ifMatch;
         existed = true;
       } else {
-        existed = (await blob.head(blobKeys.jobConfig(job))) !== null;
+        existed = await jobs.exists(job);
       }
-      const saved = await saveJob(store, blob, request.body, etag ? { ifMatch: etag } : {});
+      const saved = await jobs.save(request.body, etag ? { ifMatch: etag } : {});
       reply.code(existed ? 200 : 201).header('etag', quoteEtag(saved.etag));
       if (!existed) reply.header('location', jobUrl(options, job));
       return jobBody(saved);
@@ -134,9 +124,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const { cursor, limit } = request.query;
-      let page: Awaited<ReturnType<typeof blob.list>>;
+      let page: Awaited<ReturnType<typeof jobs.page>>;
       try {
-        page = await blob.list({ prefix: blobKeys.jobsPrefix(), delimiter: '/', limit, ...(cursor ? { cursor } : {}) });
+        page = await jobs.page({ limit, ...(cursor ? { cursor } : {}) });
       } catch (err) {
         if (cursor && isDistciError(err, 'DISTCI_BAD_OPTION')) {
           throw distciError('DISTCI_BAD_REQUEST', 'the cursor is not one this API returned', {
@@ -146,17 +136,16 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         throw err;
       }
       // A deleted job keeps its immutable versions (builds may still run them): skip names without a config.
-      const names = page.prefixes.map((p) => p.slice(blobKeys.jobsPrefix().length, -1));
-      const jobs = await Promise.all(
-        names.map((name) =>
-          loadJob(blob, name).catch((err) => {
+      const found = await Promise.all(
+        page.names.map((name) =>
+          jobs.load(name).catch((err) => {
             if (isDistciError(err, 'DISTCI_JOB_NOT_FOUND') || isDistciError(err, 'DISTCI_BAD_PATH')) return null;
             throw err;
           }),
         ),
       );
       return {
-        jobs: jobs
+        jobs: found
           .filter((j): j is StoredJob => j !== null)
           .map((j) => ({
             name: j.config.name,
@@ -181,7 +170,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const job = await loadJob(blob, request.params.job);
+      const job = await jobs.load(request.params.job);
       reply.header('etag', quoteEtag(job.etag));
       if (parseEtagHeader(request.headers['if-none-match']) === job.etag) return reply.code(304).send(null);
       return jobBody(job);
@@ -199,7 +188,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await deleteJob(store, blob, request.params.job);
+      await jobs.delete(request.params.job);
       return reply.code(204).send(null);
     },
   );

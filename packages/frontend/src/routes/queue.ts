@@ -3,7 +3,6 @@
  * wait, the workers that could serve them and — when tickets wait — why ("no live exec-shell worker
  * has labels gpu").
  */
-import { queueView } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../schemas/common.js';
 import { QueueViewSchema } from '../schemas/views.js';
@@ -18,6 +17,6 @@ export const queueRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: QueueViewSchema, ...errors(401) },
       },
     },
-    async () => queueView(fastify.storage.store),
+    async () => fastify.distci.tickets.queue(),
   );
 };

@@ -1,5 +1,4 @@
 /** `GET /api/v1/workers`: every live worker (presence nodes): kind, labels, capacity, what it runs. */
-import { listWorkers } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../schemas/common.js';
 import { WorkerListSchema } from '../schemas/views.js';
@@ -10,6 +9,6 @@ export const workerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     {
       schema: { tags: ['views'], summary: 'Live workers', response: { 200: WorkerListSchema, ...errors(401) } },
     },
-    async () => ({ workers: await listWorkers(fastify.storage.store) }),
+    async () => ({ workers: await fastify.distci.tickets.workers() }),
   );
 };

@@ -3,17 +3,20 @@
  * delivery, or after triggering some of its builds, loses nothing — a redelivery or the sweeper
  * completes it — and nothing is ever built twice, however many completers race.
  */
-import { blobKeys, saveJob, zpaths } from '@distci/common';
-import t, { type Test } from 'tap';
-import { sweepInbox } from '../../src/github/inbox-sweeper.js';
 import {
+  blobKeys,
   type InboxRecord,
+  openDistci,
   readRecord,
   receiveDelivery,
   SOURCE,
+  saveJob,
   targetsOf,
   triggerOnce,
-} from '../../src/github/webhook-inbox.js';
+  zpaths,
+} from '@distci/common';
+import t, { type Test } from 'tap';
+import { sweepInbox } from '../../src/github/inbox-sweeper.js';
 import { embeddedStorage, jobConfig } from '../helpers/frontend.js';
 
 const COMMIT = 'a'.repeat(40);
@@ -94,9 +97,12 @@ t.test('the sweeper completes what a dead frontend left open, and drops markers 
   await blob.put(blobKeys.webhookDelivery(SOURCE, 'd-3'), JSON.stringify(r), { ifNoneMatch: '*' });
   await blob.put(blobKeys.webhookOpen(SOURCE, 'd-orphan'), 'x'); // died before its record
   // Young markers are left to their requests.
-  t.equal(await sweepInbox({ store, blob, graceMs: 60_000, log: silent }), 0);
+  t.equal(await sweepInbox({ webhooks: openDistci({ store, blob }).webhooks, graceMs: 60_000, log: silent }), 0);
   t.same([await builds('a'), await builds('b'), await builds('c')], [0, 0, 0]);
-  const closed = await sweepInbox({ store, blob, graceMs: 60_000, log: silent }, Date.now() + 120_000);
+  const closed = await sweepInbox(
+    { webhooks: openDistci({ store, blob }).webhooks, graceMs: 60_000, log: silent },
+    Date.now() + 120_000,
+  );
   t.equal(closed, 2);
   t.same([await builds('a'), await builds('b'), await builds('c')], [1, 1, 1]);
   t.ok((await readRecord(blob, 'd-3'))!.record.done);

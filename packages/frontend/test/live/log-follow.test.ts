@@ -229,3 +229,46 @@ t.test('a superseded attempt: the follower announces the new attempt and streams
   );
   t.same(JSON.parse(messages[2]!.data), { step: 'build', attempt: 2, build: 1 });
 });
+
+t.test('many followers of one log share one reader: each chunk is read from storage once', async (t) => {
+  // issue 13, hole 7: each follower used to poll storage itself (500 followers: half a core).
+  const FOLLOWERS = 20;
+  const storage = await embeddedStorage(t);
+  const reads = new Map<string, number>();
+  const counted = new Proxy(storage.blob, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (key !== 'get') return value;
+      // Counts the GETs that found the chunk (a probe of a chunk not written yet is a 404).
+      return async (k: string) => {
+        const found = await (value as (k: string) => Promise<unknown>).call(target, k);
+        if (k.includes('/logs/')) reads.set(k, (reads.get(k) ?? 0) + 1);
+        return found;
+      };
+    },
+  });
+  const { url } = await setup(t, { ...storage, blob: counted }, 20);
+  const store = await storage.connect();
+  const step = await fakeRunningStep(store, 'web', 1, 'build', 1);
+  const followers = Array.from({ length: FOLLOWERS }, () => follow(url, {}, () => false));
+  for (let i = 0; i < 3; i++) {
+    await storage.blob.put(blobKeys.logChunk('web', 1, 'build', 1, i), `chunk ${i}\n`);
+    await new Promise((r) => setTimeout(r, 30)); // a live step's pace, compressed
+  }
+  await step.finish('success', 3);
+  const results = await Promise.all(followers);
+  for (const { messages, ended } of results) {
+    t.ok(ended);
+    t.same(
+      messages.filter((m) => m.event === 'message').map((m) => decodeChunk(m.data).toString()),
+      ['chunk 0\n', 'chunk 1\n', 'chunk 2\n'],
+    );
+  }
+  for (let i = 0; i < 3; i++) {
+    t.equal(
+      reads.get(blobKeys.logChunk('web', 1, 'build', 1, i)),
+      1,
+      `chunk ${i} was read once for ${FOLLOWERS} followers (was once per follower)`,
+    );
+  }
+});

@@ -28,17 +28,8 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  blobKeys,
-  decodeJson,
-  type FailureReason,
-  isDistciError,
-  type JobNode,
-  relativePath,
-  zpaths,
-} from '@distci/common';
+import { type ArtifactEntry, type FailureReason, isDistciError, relativePath } from '@distci/common';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
-import { type ArtifactEntry, readManifest } from './artifact-manifest.js';
 import { makeDirInside, moveIntoPlace, pathMatcher, refuseGlobs, tempBeside } from './artifact-paths.js';
 import { mapLimit } from './map-limit.js';
 
@@ -82,13 +73,7 @@ async function sourceBuild(
     return upstream.build;
   }
   // Read, never create: `readJobNode` would create the node of a job name that is only a typo.
-  let node: JobNode | null = null;
-  try {
-    const { data } = await ctx.store.get(zpaths.job(job));
-    node = data.length ? decodeJson<JobNode>(data) : null;
-  } catch (err) {
-    if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-  }
+  const node = await ctx.distci.jobs.node(job);
   if (node?.lastSuccessful == null) return { none: `job '${job}' has no successful build yet` };
   return node.lastSuccessful;
 }
@@ -102,7 +87,7 @@ async function copyEntry(ctx: StepContext, from: { job: string; build: number },
   const temp = tempBeside(dest);
   const hash = createHash('sha256');
   let size = 0;
-  const { body } = await ctx.blob.get(blobKeys.artifact(from.job, from.build, entry.path));
+  const { body } = await ctx.distci.artifacts.open(from.job, from.build, entry.path);
   try {
     await pipeline(
       body,
@@ -171,12 +156,12 @@ export const copyArtifactsKind: StepKind = {
     const number = await sourceBuild(ctx, from.job, wanted);
     if (typeof number !== 'number') return nothing(number.none);
     const source = `${from.job}#${number}`;
-    if (!(await ctx.blob.head(blobKeys.build(from.job, number)))) {
+    if (!(await ctx.distci.builds.finished(from.job, number))) {
       return nothing(`job '${from.job}' has no finished build ${number}`);
     }
-    let manifest: Awaited<ReturnType<typeof readManifest>>;
+    let manifest: Awaited<ReturnType<typeof ctx.distci.artifacts.manifest>>;
     try {
-      manifest = await readManifest(ctx.blob, from.job, number);
+      manifest = await ctx.distci.artifacts.manifest(from.job, number);
     } catch (err) {
       if (isDistciError(err, 'DISTCI_BAD_PATH')) return failure(ctx, (err as Error).message, 'infrastructure');
       throw err;

@@ -8,7 +8,7 @@
  *    get the commit pushed to `main`). A full 40-hex ref is a commit.
  * 2. A ref is resolved to its commit with `git ls-remote` (one round trip, nothing fetched).
  * 3. Cache: the workspace archive of (repository URL, commit) is content-addressed in the object store
- *    (`blobKeys.checkoutCache`). If it exists, the checkout is a **cache hit**: nothing is fetched or
+ *    (`distci.workspaces.checkoutKey`). If it exists, the checkout is a **cache hit**: nothing is fetched or
  *    downloaded, and the result names that archive (`workspaceKey`), which the dependents restore.
  *    Downloading and extracting it here would cost a transfer whose result nobody reads.
  * 4. Miss: the commit is fetched shallowly into this worker's bare mirror of the repository
@@ -30,7 +30,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { blobKeys, isDistciError } from '@distci/common';
+import { isDistciError } from '@distci/common';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
 import { storeWorkspace } from '../steps/workspace.js';
 import {
@@ -161,8 +161,8 @@ export function createGitCheckoutKind(options: GitCheckoutOptions = {}): StepKin
           say(`${url} ${fullRef} is at ${commit}`);
         }
         const id = repositoryId(url);
-        const key = blobKeys.checkoutCache(id, commit);
-        if (await ctx.blob.head(key)) {
+        const key = ctx.distci.workspaces.checkoutKey(id, commit);
+        if (await ctx.distci.workspaces.has(key)) {
           say(`cache hit: ${url} at ${commit} is already archived (${key}); nothing fetched (${ms()} ms)`);
           return { status: 'success', cacheHit: true, commit, workspace: 'changed', workspaceKey: key };
         }
@@ -185,9 +185,9 @@ export function createGitCheckoutKind(options: GitCheckoutOptions = {}): StepKin
         if (fetched === null) return failure(ctx, `commit ${commit} not found in ${url}`);
         // A branch that moved between ls-remote and the fetch: the workspace holds the newer commit.
         if (fetched !== commit) say(`${fullRef} moved to ${fetched} meanwhile; checked that out`);
-        const archive = fetched === commit ? key : blobKeys.checkoutCache(id, fetched);
+        const archive = fetched === commit ? key : ctx.distci.workspaces.checkoutKey(id, fetched);
         const fetchedAt = ms();
-        const size = await storeWorkspace(ctx.blob, ctx.dir, archive);
+        const size = await storeWorkspace(ctx.distci.workspaces, ctx.dir, archive);
         say(
           `checked out ${fetched} in ${fetchedAt} ms; archived ${size} bytes to ${archive} in ${ms() - fetchedAt} ms`,
         );

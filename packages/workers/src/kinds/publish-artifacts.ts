@@ -1,6 +1,6 @@
 /**
  * The publish-artifacts step kind: the workspace files matching the step's `paths` become the build's
- * artifacts, each at `blobKeys.artifact(job, n, path)` with a content type, listed in the build's
+ * artifacts, each at `builds/<job>/<n>/artifacts/<path>` (`distci.artifacts.put`) with a content type, listed in the build's
  * manifest (`artifact-manifest.ts`). Globs: `artifact-paths.ts` (files only, no dotfiles by surprise,
  * links never followed, nothing outside the workspace).
  *
@@ -24,10 +24,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline, type Readable, Transform } from 'node:stream';
-import { type BlobStore, blobKeys, isDistciError } from '@distci/common';
+import { type ArtifactEntry, isDistciError } from '@distci/common';
 import { contentType as lookupContentType } from 'mime-types';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
-import { type ArtifactEntry, mergeIntoManifest, readManifest } from './artifact-manifest.js';
 import { findFiles, refuseGlobs, type WorkspaceFile } from './artifact-paths.js';
 import { mapLimit } from './map-limit.js';
 
@@ -68,11 +67,10 @@ type Published = { entry: ArtifactEntry } | { conflict: string };
  */
 async function publishFile(
   ctx: StepContext,
-  blob: BlobStore,
   file: WorkspaceFile,
   known: ArtifactEntry | undefined,
 ): Promise<Published> {
-  const key = blobKeys.artifact(ctx.payload.job, ctx.payload.build, file.path);
+  const { job, build } = ctx.payload;
   const contentType = artifactContentType(file.path);
   if (known) {
     const mine = await hashStream(createReadStream(file.abs));
@@ -98,13 +96,13 @@ async function publishFile(
     step: ctx.payload.step,
   });
   try {
-    await blob.put(key, tap, { contentType, ifNoneMatch: '*' });
+    await ctx.distci.artifacts.put(job, build, file.path, tap, contentType);
     return { entry: entry(hash.digest('hex'), size) };
   } catch (err) {
     if (!isDistciError(err, 'DISTCI_BLOB_CONFLICT')) throw err;
   }
   const mine = await hashStream(createReadStream(file.abs));
-  const theirs = await hashStream((await blob.get(key)).body);
+  const theirs = await hashStream((await ctx.distci.artifacts.open(job, build, file.path)).body);
   if (mine.sha256 === theirs.sha256) return { entry: entry(mine.sha256, mine.size) };
   return { conflict: `'${file.path}' is already published with other content (sha256 ${theirs.sha256})` };
 }
@@ -129,14 +127,14 @@ export const publishArtifactsKind: StepKind = {
       return { status: 'success', artifacts: 0, workspace: 'unchanged' };
     }
     say(`publishing ${files.length} file(s) matching ${JSON.stringify(paths)}`);
-    const manifest = await readManifest(ctx.blob, ctx.payload.job, ctx.payload.build);
+    const manifest = await ctx.distci.artifacts.manifest(ctx.payload.job, ctx.payload.build);
     const known = new Map((manifest?.artifacts ?? []).map((e) => [e.path, e]));
     let results: Published[];
     try {
       results = await mapLimit(
         files,
         PUBLISH_CONCURRENCY,
-        (file) => publishFile(ctx, ctx.blob, file, known.get(file.path)),
+        (file) => publishFile(ctx, file, known.get(file.path)),
         ctx.signal,
       );
     } catch (err) {
@@ -152,7 +150,7 @@ export const publishArtifactsKind: StepKind = {
     }
     const entries = results.flatMap((r) => ('entry' in r ? [r.entry] : []));
     for (const e of entries) say(`  ${e.path}  ${e.size} bytes  ${e.contentType}  sha256 ${e.sha256}`);
-    const merged = await mergeIntoManifest(ctx.blob, ctx.payload.job, ctx.payload.build, entries);
+    const merged = await ctx.distci.artifacts.publish(ctx.payload.job, ctx.payload.build, entries);
     if (merged.conflicts.length) {
       const which = merged.conflicts.map((c) => `'${c.path}' (by step '${c.theirs.step}')`).join(', ');
       return failure(ctx, `the build's manifest already lists other content at ${which}`);

@@ -8,7 +8,7 @@
  * Secrets are masked before bytes reach the writer (a masking stage in front of it holds back just
  * enough bytes to catch a secret split across writes).
  */
-import { type BlobStore, blobKeys, coerceError } from '@distci/common';
+import { coerceError, type LogsService } from '@distci/common';
 
 /** ~1 s: live enough to watch, and at most one PUT a second per running step. */
 export const LOG_FLUSH_MS = 1000;
@@ -57,7 +57,7 @@ export interface LogTarget {
 }
 
 export function createLogWriter(
-  blob: BlobStore,
+  logs: Pick<LogsService, 'append'>,
   target: LogTarget,
   options: { flushMs?: number; chunkBytes?: number } = {},
 ): LogWriter {
@@ -80,12 +80,12 @@ export function createLogWriter(
     pending = keep ? [Buffer.from(data.subarray(data.length - keep))] : [];
     pendingBytes = keep;
     if (out.length === 0) return;
-    const key = blobKeys.logChunk(target.job, target.build, target.step, target.attempt, next++);
+    const index = next++;
     // Chunks go up in order, one at a time: a reader never sees chunk n+1 before chunk n.
     uploading += out.length;
     writing = writing.then(async () => {
       try {
-        if (!failed) await blob.put(key, out, { contentType: 'text/plain; charset=utf-8' });
+        if (!failed) await logs.append(target, index, out);
       } catch (err) {
         failed = coerceError(err);
       } finally {

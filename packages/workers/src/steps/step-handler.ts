@@ -19,14 +19,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type BlobStore,
   type BuildState,
-  blobKeys,
-  type CoordinationStore,
   coerceError,
-  decodeJson,
+  type Distci,
   type FailureReason,
-  isDistciError,
   type JobConfig,
   newStepState,
   type PlannedStep,
@@ -34,10 +30,8 @@ import {
   type StepConfig,
   type StepPayload,
   type StepState,
-  stepResult,
   type Ticket,
   type WorkerKind,
-  zpaths,
 } from '@distci/common';
 import type { ConfigCache } from '../control/config-cache.js';
 import type { Outcome, TicketHandler } from '../ticket-handler.js';
@@ -51,8 +45,11 @@ export interface StepContext {
   planned: PlannedStep;
   attempt: number;
   worker: string;
-  store: CoordinationStore;
-  blob: BlobStore;
+  /**
+   * The domain layer: what a kind reads or writes (artifacts, the checkout cache, other jobs' builds)
+   * it asks of this, by name — never by storage key.
+   */
+  distci: Distci;
   /** The step's working directory: the restored workspace (empty for a checkout). */
   dir: string;
   /** The step's environment: job env + step env + matrix values + DISTCI_* variables. */
@@ -95,7 +92,7 @@ export interface StepKind {
 
 export interface StepHandlerInput {
   kind: StepKind;
-  blob: BlobStore;
+  distci: Distci;
   configs: ConfigCache;
   workerId: string;
   /** Where temp workspaces go (default: the OS temp dir). */
@@ -117,11 +114,11 @@ export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConf
   };
 }
 
-export function createStepHandler({ kind, blob, configs, workerId, workDir }: StepHandlerInput): TicketHandler {
-  const finish = (payload: StepPayload, state: StepState, status: 'complete' | 'fail'): Outcome => ({
-    status,
-    ...stepResult(payload, state),
-  });
+export function createStepHandler({ kind, distci, configs, workerId, workDir }: StepHandlerInput): TicketHandler {
+  const finish = (payload: StepPayload, state: StepState, status: 'complete' | 'fail'): Outcome => {
+    const { writes, successors } = distci.builds.stepResult(payload, state);
+    return { status, ops: writes, successors };
+  };
 
   return {
     exhausted(ticket: Ticket): Outcome {
@@ -137,9 +134,8 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
       return finish(payload, state, 'fail');
     },
 
-    async run({ claim, store, signal: runtimeSignal }): Promise<Outcome> {
+    async run({ claim, signal: runtimeSignal }): Promise<Outcome> {
       const payload = claim.ticket.data.payload as StepPayload;
-      const buildPath = zpaths.build(payload.job, payload.build);
       const startedAt = Date.now();
       const base: StepState = {
         ...newStepState(startedAt),
@@ -159,25 +155,20 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
       // Watch the build node for a cancel; re-armed after each change.
       let watching = true;
       const watchBuild = async (): Promise<BuildState | null> => {
-        try {
-          const { data } = await store.get(buildPath, () => {
-            if (watching) void watchBuild().catch(() => {});
-          });
-          const build = decodeJson<BuildState>(data);
-          if (build.cancel) stopWith(build.cancel.reason);
-          return build;
-        } catch (err) {
-          if (isDistciError(err, 'DISTCI_NO_NODE')) {
-            stopWith('cancelled');
-            return null;
-          }
-          throw err;
+        const read = await distci.builds.state(payload.job, payload.build, () => {
+          if (watching) void watchBuild().catch(() => {});
+        });
+        if (!read) {
+          stopWith('cancelled');
+          return null;
         }
+        if (read.state.cancel) stopWith(read.state.cancel.reason);
+        return read.state;
       };
 
       let dir: string | null = null;
       let timer: NodeJS.Timeout | undefined;
-      const log = createLogWriter(blob, {
+      const log = createLogWriter(distci.logs, {
         job: payload.job,
         build: payload.build,
         step: payload.step,
@@ -214,7 +205,7 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
         let result: StepRunResult;
         if (stop === null) {
           dir = await mkdtemp(join(workDir ?? tmpdir(), 'distci-ws-'));
-          if (kind.restoresWorkspace) await restoreWorkspaces(blob, payload.workspaces, dir);
+          if (kind.restoresWorkspace) await restoreWorkspaces(distci.workspaces, payload.workspaces, dir);
           result = await kind.run({
             payload,
             job,
@@ -222,8 +213,7 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
             planned,
             attempt: claim.attempt,
             worker: workerId,
-            store,
-            blob,
+            distci,
             dir,
             env: stepEnv(payload, planned, job),
             log,
@@ -240,8 +230,8 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
         if (why === null && result.workspace === 'changed' && result.workspaceKey) {
           workspace = result.workspaceKey;
         } else if (why === null && dir && (result.workspace === 'changed' || payload.workspaces.length > 1)) {
-          workspace = blobKeys.workspace(payload.job, payload.build, payload.step, claim.attempt);
-          await storeWorkspace(blob, dir, workspace);
+          workspace = distci.workspaces.key(payload, claim.attempt);
+          await storeWorkspace(distci.workspaces, dir, workspace);
         }
         const state: StepState = {
           ...base,

@@ -12,7 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type BlobStore, type DistciError, distciError } from '@distci/common';
+import { type DistciError, distciError, type WorkspaceBlobs } from '@distci/common';
 import * as tar from 'tar';
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
@@ -72,7 +72,7 @@ export async function extractArchive(source: Readable, dir: string): Promise<voi
 }
 
 /** Restores the workspaces `keys` into `dir`, in order (later ones overwrite earlier files). */
-export async function restoreWorkspaces(blob: BlobStore, keys: readonly string[], dir: string): Promise<void> {
+export async function restoreWorkspaces(blob: WorkspaceBlobs, keys: readonly string[], dir: string): Promise<void> {
   for (const key of keys) {
     const { body } = await blob.get(key);
     await extractArchive(body, dir);
@@ -80,7 +80,7 @@ export async function restoreWorkspaces(blob: BlobStore, keys: readonly string[]
 }
 
 /** Archives `dir` (gzipped tar, relative paths, links kept as links) to `key`; returns its size. */
-export async function storeWorkspace(blob: BlobStore, dir: string, key: string): Promise<number> {
+export async function storeWorkspace(blob: WorkspaceBlobs, dir: string, key: string): Promise<number> {
   let size = 0;
   // Counted in a transform, not with a 'data' listener: a listener switches the stream to flowing mode,
   // and the chunks it emits before (or between reads of) the store's async iterator are lost to it —

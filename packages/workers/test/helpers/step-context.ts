@@ -12,6 +12,7 @@ import {
   blobKeys,
   type CoordinationStore,
   listAll,
+  openDistci,
   parseJob,
   planBuild,
   readBlob,
@@ -87,7 +88,8 @@ export async function testStep(t: Test, input: TestStepInput): Promise<TestStep>
     upstream: null,
     ...input.payload,
   };
-  const log = createLogWriter(input.blob, { job: job.name, build, step: planned.id, attempt });
+  const distci = openDistci({ store, blob: input.blob });
+  const log = createLogWriter(distci.logs, { job: job.name, build, step: planned.id, attempt });
   const controller = new AbortController();
   let stop: StepStopReason | null = null;
   const ctx: StepContext = {
@@ -97,8 +99,7 @@ export async function testStep(t: Test, input: TestStepInput): Promise<TestStep>
     planned,
     attempt,
     worker: input.worker ?? 'test-worker',
-    store,
-    blob: input.blob,
+    distci,
     dir,
     env: stepEnv(payload, planned, job),
     log,

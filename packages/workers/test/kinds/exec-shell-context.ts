@@ -13,6 +13,7 @@ import {
   type CoordinationStore,
   type ExecShellStep,
   listAll,
+  openDistci,
   parseJob,
   planBuild,
   readBlob,
@@ -79,7 +80,8 @@ export async function shellStep(t: Test, options: ShellStepOptions): Promise<She
   const dir = await mkdtemp(join(tmpdir(), 'distci-test-ws-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const target = { job: job.name, build: payload.build, step: planned.id, attempt: 1 };
-  const log = createLogWriter(options.blob, target, {
+  const distci = openDistci({ store: noStore, blob: options.blob });
+  const log = createLogWriter(distci.logs, target, {
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
     ...(options.flushMs ? { flushMs: options.flushMs } : {}),
   });
@@ -94,8 +96,7 @@ export async function shellStep(t: Test, options: ShellStepOptions): Promise<She
     planned,
     attempt: 1,
     worker: 'test-worker',
-    store: noStore,
-    blob: options.blob,
+    distci,
     dir,
     env: stepEnv(payload, planned, job),
     log,

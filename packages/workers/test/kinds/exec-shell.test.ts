@@ -20,6 +20,7 @@ import {
   blobKeys,
   type Claim,
   decodeJson,
+  openDistci,
   readBlob,
   type StepPayload,
   type StepState,
@@ -294,7 +295,7 @@ t.test('through the step handler: a step timeout ends the whole group and is rec
   };
   const handler = createStepHandler({
     kind: unisolated, // the script leaves its pids outside the workspace, and reads them as the host's
-    blob,
+    distci: openDistci({ store, blob }),
     configs: createConfigCache(blob),
     workerId: 'test-worker',
   });

@@ -13,6 +13,7 @@ import {
   type Claim,
   decodeJson,
   listAll,
+  openDistci,
   type StepPayload,
   type StepState,
   saveJob,
@@ -257,7 +258,7 @@ t.test(
     const stored = await saveJob(store, blob, job(repo.dir));
     const handler = createStepHandler({
       kind: createGitCheckoutKind({ cacheDir: await tempDir(t) }),
-      blob,
+      distci: openDistci({ store, blob }),
       configs: createConfigCache(blob),
       workerId: 'test-worker',
     });

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { ArtifactManifest } from '@distci/common';
 import { type BlobStore, blobKeys, readBlob } from '@distci/common';
 import t, { type Test } from 'tap';
-import type { ArtifactManifest } from '../../src/kinds/artifact-manifest.js';
 import { publishArtifactsKind } from '../../src/kinds/publish-artifacts.js';
 import { testDirectoryBlobStore, testS3BlobStore } from '../helpers/blob-stores.js';
 import { tempDir, testStep } from '../helpers/step-context.js';

@@ -32,20 +32,25 @@
  * the sweeper of any frontend, completes it, and step 2 finds the builds already triggered. Costs on
  * the happy path: two object-store puts before the first trigger, one CAS put and one delete after.
  */
-import {
-  type BlobStore,
-  type BuildState,
-  blobKeys,
-  type CoordinationStore,
-  decodeJson,
-  isDistciError,
-  readBuildRecord,
-  readJobNode,
-  type TriggerInfo,
-  triggerOps,
-  zpaths,
-} from '@distci/common';
-import type { GithubEvent, MatchedJob } from './match-jobs.js';
+import type { BlobStore } from '../blob-store.js';
+import { decodeJson, type TriggerInfo } from '../builds/build-state.js';
+import { readBuildState } from '../builds/build-state-node.js';
+import { readBuildRecord } from '../builds/read-build.js';
+import { readJobNode, triggerOps } from '../builds/trigger-build.js';
+import type { CoordinationStore } from '../coordination-store.js';
+import type { DomainCaches } from '../domain-caches.js';
+import { isDistciError } from '../errors.js';
+import { blobKeys, zpaths } from '../keys.js';
+import { ensureOnce } from '../tickets/post-ticket.js';
+
+/** The GitHub events that trigger builds. */
+export type GithubEvent = 'push' | 'pull_request';
+
+/** A job a delivery asks to build, with the config version it runs. */
+export interface MatchedJob {
+  job: string;
+  config: { key: string; etag: string };
+}
 
 export const SOURCE = 'github';
 /** 50: CAS rounds on one inbox record; only completers of the same delivery race for it. */
@@ -77,9 +82,11 @@ export interface Delivered {
   triggered: number;
 }
 
-interface Storage {
+export interface InboxStorage {
   store: CoordinationStore;
   blob: BlobStore;
+  /** The domain's caches (`openDistci`); without them nothing is remembered. */
+  caches?: DomainCaches;
 }
 
 export async function readRecord(
@@ -99,23 +106,20 @@ export async function readRecord(
 }
 
 /** The trigger of build `n`, live or archived; null when it is gone. */
-async function triggerOf({ store, blob }: Storage, job: string, n: number): Promise<TriggerInfo | null> {
-  try {
-    return decodeJson<BuildState>((await store.get(zpaths.build(job, n))).data).trigger;
-  } catch (err) {
-    if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
-  }
+async function triggerOf({ store, blob }: InboxStorage, job: string, n: number): Promise<TriggerInfo | null> {
+  const live = await readBuildState(store, job, n);
+  if (live) return live.state.trigger;
   return (await readBuildRecord(blob, job, n))?.trigger ?? null;
 }
 
 /** Triggers the build of one target unless this delivery already has one; returns its number. */
 export async function triggerOnce(
-  storage: Storage,
+  storage: InboxStorage,
   record: Pick<InboxRecord, 'delivery' | 'event' | 'sender'>,
   target: InboxTarget,
 ): Promise<{ number: number; triggered: boolean }> {
-  const { store } = storage;
-  await store.ensurePath(zpaths.builds(target.job));
+  const { store, caches } = storage;
+  await ensureOnce(store, [zpaths.builds(target.job)], caches);
   let scanned = target.fromBuild;
   for (;;) {
     const { node, version } = await readJobNode(store, target.job);
@@ -135,6 +139,8 @@ export async function triggerOnce(
       { job: target.job, config: target.config, trigger, ref: target.ref, commit: target.commit },
       node,
       version,
+      Date.now(),
+      caches,
     );
     try {
       await store.multi(ops);
@@ -149,7 +155,7 @@ export async function triggerOnce(
 
 /** Triggers what is missing, records the builds (CAS), closes the delivery. */
 export async function completeDelivery(
-  storage: Storage,
+  storage: InboxStorage,
   record: InboxRecord,
   etag: string,
 ): Promise<{ record: InboxRecord; triggered: number }> {
@@ -191,7 +197,7 @@ export async function completeDelivery(
 }
 
 /** Answers a delivery whose record exists: from the record when done, else after completing it. */
-async function duplicateOf(storage: Storage, existing: { record: InboxRecord; etag: string }): Promise<Delivered> {
+async function duplicateOf(storage: InboxStorage, existing: { record: InboxRecord; etag: string }): Promise<Delivered> {
   if (existing.record.done) {
     await storage.blob.delete(blobKeys.webhookOpen(SOURCE, existing.record.delivery));
     return { record: existing.record, duplicate: true, triggered: 0 };
@@ -206,7 +212,7 @@ async function duplicateOf(storage: Storage, existing: { record: InboxRecord; et
  * (create-only: of two concurrent receivers one creates, the other is a duplicate) and completed.
  */
 export async function receiveDelivery(
-  storage: Storage,
+  storage: InboxStorage,
   delivery: string,
   makeRecord: () => Promise<InboxRecord | null>,
 ): Promise<Delivered | null> {
@@ -248,4 +254,20 @@ export async function targetsOf(
       return { ...m, ref, commit, fromBuild, build: null };
     }),
   );
+}
+
+/** The deliveries not completed yet (their open markers), with when each was received. */
+export async function* openDeliveries(blob: BlobStore): AsyncGenerator<{ delivery: string; since: Date }> {
+  const prefix = blobKeys.webhookOpenPrefix(SOURCE);
+  let cursor: string | null = null;
+  do {
+    const page = await blob.list({ prefix, ...(cursor ? { cursor } : {}) });
+    cursor = page.cursor;
+    for (const marker of page.blobs) yield { delivery: marker.key.slice(prefix.length), since: marker.lastModified };
+  } while (cursor);
+}
+
+/** Removes a delivery's open marker (it is done, or has no record). */
+export async function closeDelivery(blob: BlobStore, delivery: string): Promise<void> {
+  await blob.delete(blobKeys.webhookOpen(SOURCE, delivery));
 }

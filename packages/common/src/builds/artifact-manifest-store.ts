@@ -10,22 +10,17 @@
  * the same content changes nothing (no write at all): that is what a resumed or zombie attempt of the
  * same step does. The same path with other content is a conflict, reported to the caller.
  *
+ * Moved here from the workers (publish-artifacts) so that only the domain names the manifest's key.
  * Input: the store, the build, entries. Writes: at most one successful put per call (more attempts only
  * when another step merged at the same moment). Failure: the store's errors, thrown.
  */
 
-import type { ArtifactEntry, ArtifactManifest } from '@distci/common';
-import {
-  type BlobStore,
-  blobKeys,
-  decodeJson,
-  distciError,
-  isDistciError,
-  readBlob,
-  relativePath,
-} from '@distci/common';
-
-export type { ArtifactEntry, ArtifactManifest };
+import { readBlob } from '../blob-helpers.js';
+import type { BlobStore } from '../blob-store.js';
+import { distciError, isDistciError } from '../errors.js';
+import { blobKeys, relativePath } from '../keys.js';
+import type { ArtifactEntry, ArtifactManifest } from './artifact-manifest.js';
+import { decodeJson } from './build-state.js';
 
 /** 50: a merge loses the race only to another publish step of the same build; this many is a bug. */
 const MAX_MERGE_ROUNDS = 50;
