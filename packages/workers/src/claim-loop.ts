@@ -16,7 +16,7 @@ import {
   claimTicket,
   coerceError,
   failExhaustedTicket,
-  listClaimableTickets,
+  listDueTickets,
   prepareTicketOps,
   type Ticket,
   type TicketRef,
@@ -74,12 +74,15 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
   const watcher = () => wakeup.notify();
   let errors = 0;
   let window = MIN_WINDOW_FACTOR * options.concurrency;
+  let nextDueAt: number | null = null;
   while (!signal.aborted) {
     let again = false;
     const free = freeSlots();
     if (free > 0) {
       try {
-        const refs = await listClaimableTickets(store, options.kind, options.labels, watcher);
+        const listed = await listDueTickets(store, options.kind, options.labels, watcher);
+        const refs = listed.refs;
+        nextDueAt = listed.nextDueAt;
         const candidates = pickWindow(refs, free, window);
         let claimed = 0;
         let lost = 0;
@@ -110,7 +113,9 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
         again = true;
       }
     }
-    if (!again) await wakeup.wait(jitter(options.sweepMs), signal);
+    // A delayed ticket (a build's deadline) wakes the loop when it falls due: no watch fires then.
+    const untilDue = nextDueAt === null ? Number.POSITIVE_INFINITY : Math.max(0, nextDueAt - Date.now()) + 5;
+    if (!again) await wakeup.wait(Math.min(jitter(options.sweepMs), untilDue), signal);
   }
 }
 
@@ -121,7 +126,8 @@ async function failExhausted(
   ticket: Ticket,
   report: ClaimLoopInput['report'],
 ): Promise<void> {
-  const outcome = (await handler.exhausted?.(ticket)) ?? { status: 'fail' as const };
+  const cause = `its claims vanished ${ticket.data.lost} times (crash, partition or expiry)`;
+  const outcome = (await handler.exhausted?.(ticket, store, cause)) ?? { status: 'fail' as const };
   const ops = [...(outcome.ops ?? []), ...(await prepareTicketOps(store, outcome.successors ?? []))];
   if (await failExhaustedTicket(store, ticket, ops)) {
     report('exhausted', `claims vanished ${ticket.data.lost} times`, ticket);

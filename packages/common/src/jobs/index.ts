@@ -4,3 +4,4 @@ export * from './job-schema.js';
 export * from './job-store.js';
 export * from './plan-build.js';
 export * from './validate-job.js';
+export * from './trigger-cycles.js';
