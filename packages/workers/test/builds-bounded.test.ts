@@ -35,12 +35,14 @@ async function assertNothingLeft(t: Test, c: TestCluster, jobs: string[]) {
 async function childrenReach(c: TestCluster, path: string, n: number): Promise<number> {
   for (;;) {
     const changed = new Promise<void>((resolve) => {
-      void c.store.children(path, () => resolve()).then(
-        (names) => {
-          if (names.length >= n) resolve();
-        },
-        () => setTimeout(resolve, 100), // not created yet: look again shortly
-      );
+      void c.store
+        .children(path, () => resolve())
+        .then(
+          (names) => {
+            if (names.length >= n) resolve();
+          },
+          () => setTimeout(resolve, 100), // not created yet: look again shortly
+        );
     });
     await changed;
     const names = await c.store.children(path).catch(() => [] as string[]);
