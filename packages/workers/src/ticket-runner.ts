@@ -105,7 +105,14 @@ async function endTicket({ store, claim, handler, controller }: RunTicketInput):
     const exhausted: Outcome = (await handler.exhausted?.(claim.ticket, store, failure?.message)) ?? {
       status: 'fail',
     };
-    await finishTicket(store, claim, await opsOf(store, exhausted));
+    try {
+      await finishTicket(store, claim, await opsOf(store, exhausted));
+    } catch (err) {
+      if (!CONFLICTS.some((code) => isDistciError(err, code))) throw err;
+      // The build changed under the give-up turn (e.g. a step reported): look again, not counted as lost.
+      await releaseTicket(store, claim);
+      return ['released', `conflict while giving up: ${coerceError(err).message}`];
+    }
     return ['exhausted', failure?.message];
   }
   // Back off before giving the ticket back (jittered exponential in its lost attempts), holding the
