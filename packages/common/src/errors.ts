@@ -41,11 +41,23 @@ export const ERROR_CODES = {
   DISTCI_JOB_EXISTS: { status: 409, summary: 'A job with that name exists (create-only request).' },
   DISTCI_JOB_CHANGED: { status: 412, summary: 'The job changed since the ETag sent in If-Match was read.' },
   DISTCI_BUILD_NOT_FOUND: { status: 404, summary: 'The job has no build with that number.' },
+  DISTCI_TRIGGER_CYCLE: {
+    status: 400,
+    summary: "A job's `after` triggers would form a cycle with other jobs' (`details.cycle` names it).",
+  },
   // Tickets
   DISTCI_TICKET_TOO_LARGE: { status: 400, summary: 'A ticket is larger than a znode should be (4 KiB).' },
   DISTCI_CLAIM_LOST: {
     status: 409,
     summary: 'A worker lost its claim (session expired or ticket resumed elsewhere); its result was not recorded.',
+  },
+  DISTCI_TXN_TOO_LARGE: {
+    status: 500,
+    summary: "A transaction is larger than distci's budget under the coordination store's 1 MiB packet limit.",
+  },
+  DISTCI_STORE_RETRIES_EXHAUSTED: {
+    status: 503,
+    summary: 'A write whose answer kept being lost was retried (with backoff) as often as allowed, then given up.',
   },
   // Object store
   DISTCI_BLOB_NOT_FOUND: { status: 404, summary: 'No object at that key.' },

@@ -1,3 +1,4 @@
+export { backoffMs, delay } from './backoff.js';
 export { listAll, readBlob } from './blob-helpers.js';
 export * from './blob-store.js';
 export * from './builds/index.js';
@@ -10,5 +11,6 @@ export * from './jobs/index.js';
 export * from './keys.js';
 export * from './options.js';
 export * from './tickets/index.js';
+export * from './txn-budget.js';
 export * from './types.js';
 export * from './webhooks/index.js';

@@ -47,13 +47,6 @@ const DOMAIN_AND_ADAPTERS = [
   'packages/testkit/src/conformance/',
 ];
 
-/**
- * TEMPORARY (remove when branch `statemachine` is merged): the control worker still builds its own ops
- * (plan, post steps, archive). That branch rewrites it as read → advance → write on a pure state
- * machine over the domain, removing these imports; the lead deletes this entry on merge.
- */
-const TEMPORARY_ALLOWED = ['packages/workers/src/control/'];
-
 function tsFiles(dir: string): string[] {
   let out: string[] = [];
   let names: string[] = [];
@@ -120,14 +113,6 @@ t.test('the parser sees named, renamed, type-only and namespace imports', async 
 });
 
 t.test('only the domain layer and the adapters build keys or compose ops', async (t) => {
-  const found = offenders([...DOMAIN_AND_ADAPTERS, ...TEMPORARY_ALLOWED]);
+  const found = offenders(DOMAIN_AND_ADAPTERS);
   t.same(found, [], `files that import key builders or op builders from @distci/common:\n${found.join('\n')}`);
-});
-
-t.test('the temporary allow-list is exactly the control worker, and it still needs it', async (t) => {
-  // When this fails because control no longer imports any of them, delete TEMPORARY_ALLOWED.
-  const control = offenders(DOMAIN_AND_ADAPTERS).filter((line) => line.startsWith(TEMPORARY_ALLOWED[0]!));
-  const others = offenders(DOMAIN_AND_ADAPTERS).filter((line) => !line.startsWith(TEMPORARY_ALLOWED[0]!));
-  t.ok(control.length > 0, 'packages/workers/src/control/ still imports key or op builders');
-  t.same(others, [], 'nothing else needs the allow-list');
 });

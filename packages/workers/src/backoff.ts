@@ -1,28 +1,9 @@
-/** Jittered exponential backoff, and a jittered timer: loops never retry in lock-step. */
-
-/** 100 ms first retry, doubling to 10 s at most: a ZooKeeper leader election takes ~0.5-2.5 s. */
-export function backoffMs(attempt: number, baseMs = 100, maxMs = 10_000): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
-  return Math.round(cap / 2 + Math.random() * (cap / 2));
-}
+/** Jittered exponential backoff (from the domain, shared with the ticket protocol), a jittered timer, a shuffle. */
+export { backoffMs, delay } from '@distci/common';
 
 /** `ms` ± 20 %. */
 export function jitter(ms: number): number {
   return Math.round(ms * (0.8 + Math.random() * 0.4));
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Shuffles in place (Fisher-Yates). */

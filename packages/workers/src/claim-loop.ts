@@ -15,7 +15,6 @@ import {
   type CoordinationStore,
   claimTicket,
   coerceError,
-  listClaimableTickets,
   type Ticket,
   type TicketRef,
   type TicketsService,
@@ -74,12 +73,15 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
   const watcher = () => wakeup.notify();
   let errors = 0;
   let window = MIN_WINDOW_FACTOR * options.concurrency;
+  let nextDueAt: number | null = null;
   while (!signal.aborted) {
     let again = false;
     const free = freeSlots();
     if (free > 0) {
       try {
-        const refs = await listClaimableTickets(store, options.kind, options.labels, watcher);
+        const listed = await tickets.due(options.kind, options.labels, watcher);
+        const refs = listed.refs;
+        nextDueAt = listed.nextDueAt;
         const candidates = pickWindow(refs, free, window);
         let claimed = 0;
         let lost = 0;
@@ -94,7 +96,7 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
               claimed++;
               start(result.claim);
             } else if (result.outcome === 'exhausted') {
-              await failExhausted(tickets, handler, result.ticket, report);
+              await failExhausted(store, tickets, handler, result.ticket, report);
             } else {
               lost++;
             }
@@ -110,18 +112,22 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
         again = true;
       }
     }
-    if (!again) await wakeup.wait(jitter(options.sweepMs), signal);
+    // A delayed ticket (a build's deadline) wakes the loop when it falls due: no watch fires then.
+    const untilDue = nextDueAt === null ? Number.POSITIVE_INFINITY : Math.max(0, nextDueAt - Date.now()) + 5;
+    if (!again) await wakeup.wait(Math.min(jitter(options.sweepMs), untilDue), signal);
   }
 }
 
 /** Fails a ticket whose claims vanished `maxAttempts` times, with the handler's `exhausted` outcome. */
 async function failExhausted(
+  store: CoordinationStore,
   tickets: TicketsService,
   handler: TicketHandler,
   ticket: Ticket,
   report: ClaimLoopInput['report'],
 ): Promise<void> {
-  const outcome = (await handler.exhausted?.(ticket)) ?? { status: 'fail' as const };
+  const cause = `its claims vanished ${ticket.data.lost} times (crash, partition or expiry)`;
+  const outcome = (await handler.exhausted?.(ticket, store, cause)) ?? { status: 'fail' as const };
   const result = { ...(outcome.ops ? { writes: outcome.ops } : {}), successors: outcome.successors ?? [] };
   if (await tickets.failExhausted(ticket, result)) {
     report('exhausted', `claims vanished ${ticket.data.lost} times`, ticket);

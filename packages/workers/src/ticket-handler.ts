@@ -32,10 +32,12 @@ export interface Outcome {
 export interface TicketHandler {
   run(ctx: TicketContext): Promise<Outcome>;
   /**
-   * The outcome of a ticket whose claims vanished `maxAttempts` times (reason `infrastructure`): any
-   * worker of the kind may be the one to find it, so it depends on the ticket alone.
+   * The outcome of a ticket given up on: its claims vanished, or its handler failed, `maxAttempts`
+   * times (`cause` says what failed last, when known). Any worker of the kind may be the one to find
+   * it, so it depends on the ticket (and what the store holds) alone. It must end what the ticket was
+   * for (a step fails `infrastructure`; a build ends `error`), so nothing waits on a ticket that is gone.
    */
-  exhausted?(ticket: Ticket): Outcome | Promise<Outcome>;
+  exhausted?(ticket: Ticket, store: CoordinationStore, cause?: string): Outcome | Promise<Outcome>;
 }
 
 /** Why an attempt's signal was aborted. */

@@ -12,12 +12,14 @@
  * | any end after the signal said `drain`    | release (not counted as lost): others take it now |
  * | any end after the signal said `session-lost` | abandon                                        |
  * | returned, but its ops conflict (NodeExists, BadVersion, NoNode) | release, not counted as lost |
- * | threw                                    | release counted as lost; at `maxAttempts` fail it with the handler's `exhausted` outcome |
+ * | threw                                    | back off (jittered exponential), release counted as lost; at `maxAttempts` fail it with the handler's `exhausted` outcome |
  */
 import {
+  backoffMs,
   type Claim,
   type CoordinationStore,
   coerceError,
+  delay,
   isDistciError,
   type TicketResult,
   type TicketsService,
@@ -42,6 +44,13 @@ function resultOf(outcome: Outcome): TicketResult {
     ...(outcome.successors ? { successors: outcome.successors } : {}),
   };
 }
+
+/**
+ * A failed attempt is given back after 0.5-1 s, then 1-2 s, … up to 30 s: long enough for a storage
+ * blip or a leader election (~2.5 s) to pass, short enough that 3 attempts end within a minute.
+ */
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 /** Another worker changed the same nodes first (e.g. two control workers advancing one build). */
 const CONFLICTS = ['DISTCI_NODE_EXISTS', 'DISTCI_BAD_VERSION', 'DISTCI_NO_NODE'] as const;
@@ -103,10 +112,24 @@ async function endTicket({
     }
   }
   if (claim.ticket.data.lost + 1 >= claim.ticket.data.maxAttempts) {
-    const exhausted: Outcome = (await handler.exhausted?.(claim.ticket)) ?? { status: 'fail' };
-    await tickets.fail(claim, resultOf(exhausted));
+    const exhausted: Outcome = (await handler.exhausted?.(claim.ticket, store, failure?.message)) ?? {
+      status: 'fail',
+    };
+    try {
+      await tickets.fail(claim, resultOf(exhausted));
+    } catch (err) {
+      if (!CONFLICTS.some((code) => isDistciError(err, code))) throw err;
+      // The build changed under the give-up turn (e.g. a step reported): look again, not counted as lost.
+      await tickets.release(claim);
+      return ['released', `conflict while giving up: ${coerceError(err).message}`];
+    }
     return ['exhausted', failure?.message];
   }
+  // Back off before giving the ticket back (jittered exponential in its lost attempts), holding the
+  // claim meanwhile: a released ticket is claimable at once, and a handler that fails fast would
+  // otherwise burn its attempts in milliseconds. A drain or session loss ends the wait early.
+  await delay(backoffMs(claim.ticket.data.lost, RETRY_BASE_MS, RETRY_MAX_MS), controller.signal);
+  if (controller.signal.reason === 'session-lost') return ['abandoned', 'the session was lost while backing off'];
   await tickets.release(claim, { lost: true });
   return ['released', `handler failed: ${failure?.message}`];
 }

@@ -29,5 +29,7 @@ export interface BuildRecord {
   startedAt: number | null;
   finishedAt: number;
   cancel: BuildState['cancel'];
+  /** Why a build ended `error` when no step says it (its control ticket gave up): the cause. */
+  error?: string;
   steps: StepRecord[];
 }

@@ -25,7 +25,14 @@ export interface JobNode {
 export type TriggerInfo =
   | { type: 'manual'; by?: string }
   | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string }
-  | { type: 'after'; job: string; build: number; status: BuildStatus }
+  | {
+      type: 'after';
+      job: string;
+      build: number;
+      status: BuildStatus;
+      /** How many `after` links led here (1: the upstream was not itself triggered by one). */
+      depth?: number;
+    }
   | { type: 'retry'; of: number; step: string; by?: string };
 
 export interface BuildState {
@@ -46,13 +53,27 @@ export interface BuildState {
   deadline: number | null;
   /** Set by a cancel request (or the build timeout); steps watch for it. */
   cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string } | null;
+  /**
+   * When the delayed control tickets posted for this build fall due (the deadline, a step's queue
+   * timeout): posted in the same transaction that adds the time here, removed when the build ends.
+   */
+  wakes?: number[];
+  /** The last time control looked for steps waiting past their queue timeout. */
+  queueCheckedAt?: number;
+  /**
+   * Set once the build's record is written while its nodes are removed over several turns (a plan
+   * too big to remove in one transaction): the record is not written again.
+   */
+  ending?: { status: Exclude<BuildStatus, 'queued' | 'running'> };
 }
 
 /** The control ticket payloads. */
 export type ControlPayload =
   | { op: 'start'; job: string; build: number }
   | { op: 'advance'; job: string; build: number }
-  | { op: 'cancel'; job: string; build: number };
+  | { op: 'cancel'; job: string; build: number }
+  /** A delayed ticket, due at `at` (the build's deadline or a step's queue timeout). */
+  | { op: 'wake'; job: string; build: number; at: number };
 
 export type StepStatus = 'queued' | 'success' | 'failure' | 'skipped' | 'cancelled';
 

@@ -37,6 +37,8 @@ export interface BuildView {
   startedAt: number | null;
   finishedAt: number | null;
   cancel: BuildState['cancel'];
+  /** Why the build ended `error` when no step says it (its control ticket gave up). */
+  error?: string;
   steps: StepView[];
 }
 
@@ -61,6 +63,7 @@ function fromRecord(r: BuildRecord): BuildView {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     cancel: r.cancel,
+    ...(r.error ? { error: r.error } : {}),
     steps: r.steps.map(({ name: _n, type: _t, needs: _d, matrix: _m, labels: _l, ...s }) => s),
   };
 }

@@ -8,7 +8,7 @@ import type { DomainCaches } from '../domain-caches.js';
 import { zpaths } from '../keys.js';
 import { type Claim, type ClaimResult, claimTicket, type WorkerIdentity } from '../tickets/claim-ticket.js';
 import { failExhaustedTicket, finishTicket, releaseTicket } from '../tickets/finish-ticket.js';
-import { listClaimableTickets } from '../tickets/list-tickets.js';
+import { listClaimableTickets, listDueTickets } from '../tickets/list-tickets.js';
 import { postTickets, prepareTicketOps } from '../tickets/post-ticket.js';
 import { listWorkers, type WorkerPresence } from '../tickets/presence.js';
 import { type QueueView, queueView } from '../tickets/queue-view.js';
@@ -32,6 +32,12 @@ export interface TicketsService {
   post(specs: readonly TicketSpec[]): Promise<TicketRef[]>;
   /** Unclaimed tickets a worker with `labels` could claim, in claim order (see `listTickets`). */
   claimable(kind: WorkerKind, labels: readonly string[], watcher?: Watcher): Promise<TicketRef[]>;
+  /** The same, and when the earliest delayed ticket (`notBefore`) falls due (null: none waits). */
+  due(
+    kind: WorkerKind,
+    labels: readonly string[],
+    watcher?: Watcher,
+  ): Promise<{ refs: TicketRef[]; nextDueAt: number | null }>;
   claim(ref: TicketRef, worker: WorkerIdentity): Promise<ClaimResult>;
   /** The attempt succeeded: its writes and successors, fenced by the claim, in one transaction. */
   complete(claim: Claim, result?: TicketResult): Promise<void>;
@@ -60,6 +66,7 @@ export function openTickets(store: CoordinationStore, caches?: DomainCaches): Ti
   return {
     post: (specs) => postTickets(store, specs, caches),
     claimable: (kind, labels, watcher) => listClaimableTickets(store, kind, labels, watcher),
+    due: (kind, labels, watcher) => listDueTickets(store, kind, labels, watcher),
     claim: (ref, worker) => claimTicket(store, ref, worker),
     complete: finish,
     fail: finish,

@@ -3,4 +3,5 @@ export * from './job-config.js';
 export * from './job-schema.js';
 export * from './job-store.js';
 export * from './plan-build.js';
+export * from './trigger-cycles.js';
 export * from './validate-job.js';

@@ -46,5 +46,7 @@ export interface JobConfig {
   };
   env?: Record<string, string>;
   timeout?: string;
+  /** How long a step's ticket may wait for a worker before the step fails (`timeout`). */
+  queueTimeout?: string;
   steps: StepConfig[];
 }

@@ -73,6 +73,7 @@ export const jobSchema = {
     },
     env,
     timeout: duration,
+    queueTimeout: duration,
     steps: {
       type: 'array',
       minItems: 1,

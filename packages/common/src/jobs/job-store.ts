@@ -17,6 +17,7 @@ import type { CoordinationStore } from '../coordination-store.js';
 import { distciError, isDistciError } from '../errors.js';
 import { blobKeys, zpaths } from '../keys.js';
 import type { JobConfig } from './job-config.js';
+import { assertNoTriggerCycle } from './trigger-cycles.js';
 import { parseJob } from './validate-job.js';
 
 export interface StoredJob {
@@ -78,6 +79,7 @@ export async function saveJob(
   options: SaveOptions = {},
 ): Promise<StoredJob> {
   const config = parseJob(input);
+  await assertNoTriggerCycle((job) => downstreamJobs(store, job), config);
   const { body, sha } = snapshotOf(config);
   const versionKey = blobKeys.jobConfigVersion(config.name, sha);
   let previous: StoredJob | null = null;

@@ -18,6 +18,11 @@ export interface Problem {
 
 /** 256: a matrix larger than this is almost always a mistake, and each combination is a ticket. */
 export const MAX_MATRIX_COMBINATIONS = 256;
+/**
+ * 4,096 planned steps in a build (matrices expanded; e.g. 16 steps × 256 values): every control turn
+ * reads every step's node, and the record lists them all (~0.5 KiB each, 2 MiB at this bound).
+ */
+export const MAX_PLANNED_STEPS = 4096;
 
 const ajv = new Ajv({ allErrors: true, discriminator: true, useDefaults: true, strict: false });
 const validateSchema = ajv.compile(jobSchema);
@@ -98,6 +103,16 @@ function semanticProblems(job: JobConfig): Problem[] {
       }
     }
   });
+  const planned = job.steps.reduce(
+    (n, s) => n + (s.type === 'exec-shell' && s.matrix ? Object.values(s.matrix).reduce((m, v) => m * v.length, 1) : 1),
+    0,
+  );
+  if (planned > MAX_PLANNED_STEPS) {
+    problems.push({
+      path: 'steps',
+      message: `the plan has ${planned} steps (matrices expanded); at most ${MAX_PLANNED_STEPS} in one build`,
+    });
+  }
   if (problems.length === 0) {
     const cycle = findCycle(job);
     if (cycle)

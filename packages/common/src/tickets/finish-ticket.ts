@@ -17,14 +17,23 @@
  * same session means it did (only this transaction deletes it while the session lives). When the
  * session ends instead, the claim is lost at once (`sessionBack`), without waiting for a new session.
  */
+import { backoffMs, delay } from '../backoff.js';
 import type { CoordinationStore, Op, OpResult } from '../coordination-store.js';
 import { distciError, isDistciError } from '../errors.js';
+import { assertTxnFits } from '../txn-budget.js';
 import type { Claim } from './claim-ticket.js';
 import { sessionBack } from './session-wait.js';
 import { encodeTicket, type Ticket, type TicketData } from './ticket.js';
 
 /** How many fenced ops precede the caller's ops in a finishing multi. */
 const FENCE_OPS = 2;
+/**
+ * 8 retries of a finishing multi whose answer was lost and that did not apply, with jittered
+ * exponential backoff (0.1 s doubling to 10 s: ~25 s in all, past a ZooKeeper leader election's
+ * ~2.5 s). Past that, something other than a blip refuses it: give up (the claim then dies with the
+ * session and the ticket is resumed as a lost attempt) rather than spin (issue 13, hole 1).
+ */
+export const MAX_LOST_ANSWER_RETRIES = 8;
 
 function claimLost(claim: Claim, cause?: unknown) {
   return distciError(
@@ -60,16 +69,26 @@ async function fencedMulti(
   fence: Op[],
   ops: readonly Op[],
 ): Promise<OpResult[]> {
-  for (;;) {
+  const all = [...fence, ...ops];
+  assertTxnFits(all); // an oversized multi is answered by a dropped connection, not by an error
+  for (let retry = 0; ; retry++) {
     // Another session (or none, after an expiry): the claim died with its own. Fail fast, without a write.
     if (store.sessionId !== claim.sessionId) throw claimLost(claim);
     try {
-      const results = await store.multi([...fence, ...ops]);
+      const results = await store.multi(all);
       return results.slice(FENCE_OPS);
     } catch (err) {
       if (isDistciError(err, 'DISTCI_CONNECTION_LOSS')) {
         if (await appliedAfterLoss(store, claim, err)) return []; // applied before the connection dropped
-        continue; // did not apply: retry
+        if (retry >= MAX_LOST_ANSWER_RETRIES) {
+          throw distciError(
+            'DISTCI_STORE_RETRIES_EXHAUSTED',
+            `finishing ticket ${claim.ticket.kind}/${claim.ticket.id} lost its answer ${retry + 1} times without applying`,
+            { hint: 'check the coordination store; the ticket is resumed once this claim ends', cause: err },
+          );
+        }
+        await delay(backoffMs(retry));
+        continue; // did not apply: retry after a backoff
       }
       if (isDistciError(err, 'DISTCI_SESSION_EXPIRED')) throw claimLost(claim, err);
       const index = (err as { details?: { opIndex?: unknown } }).details?.opIndex;

@@ -36,6 +36,20 @@ export async function listClaimableTickets(
   workerLabels: readonly string[],
   watcher?: Watcher,
 ): Promise<TicketRef[]> {
+  return (await listDueTickets(store, kind, workerLabels, watcher)).refs;
+}
+
+/**
+ * `listClaimableTickets`, and when the earliest delayed ticket (posted with `notBefore`: its name's
+ * posting time is in the future) falls due — a claim loop sleeps no longer than that.
+ */
+export async function listDueTickets(
+  store: CoordinationStore,
+  kind: WorkerKind,
+  workerLabels: readonly string[],
+  watcher?: Watcher,
+  now = Date.now(),
+): Promise<{ refs: TicketRef[]; nextDueAt: number | null }> {
   const queues = (await childrenOrEmpty(store, zpaths.ticketKind(kind), watcher)).filter((q) =>
     canServe(workerLabels, parseLabelSetName(q)),
   );
@@ -44,11 +58,15 @@ export async function listClaimableTickets(
     ...queues.map((q) => childrenOrEmpty(store, zpaths.queueNamed(kind, q), watcher)),
   ]);
   const refs: TicketRef[] = [];
+  let nextDueAt: number | null = null;
   queues.forEach((queue, i) => {
     for (const name of perQueue[i] ?? []) {
       const ref = ticketRef(kind, queue, name);
-      if (ref && !claimed.has(ref.id)) refs.push(ref);
+      if (!ref || claimed.has(ref.id)) continue;
+      if (ref.postedAt > now) nextDueAt = Math.min(nextDueAt ?? ref.postedAt, ref.postedAt);
+      else refs.push(ref);
     }
   });
-  return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.queue < b.queue ? -1 : 1));
+  refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.queue < b.queue ? -1 : 1));
+  return { refs, nextDueAt };
 }

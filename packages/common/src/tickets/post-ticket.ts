@@ -26,7 +26,7 @@ export function ticketCreateOp(spec: TicketSpec, now = Date.now()): Op {
   const data: TicketData = { v: 1, payload: spec.payload, maxAttempts, attempt: 0, lost: 0, state: 'waiting' };
   return {
     type: 'create',
-    path: zpaths.ticketPrefix(spec.kind, spec.labels ?? [], priority, now),
+    path: zpaths.ticketPrefix(spec.kind, spec.labels ?? [], priority, Math.max(now, spec.notBefore ?? 0)),
     data: encodeTicket(data),
     mode: 'persistent-sequential',
   };

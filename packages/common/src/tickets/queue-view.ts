@@ -66,13 +66,20 @@ export async function queueView(store: CoordinationStore, now = Date.now()): Pro
           const tickets = await childrenOrEmpty(store, zpaths.queueNamed(kind, queue));
           if (tickets.length === 0) return;
           let waiting = 0;
+          // Delayed tickets (a build's deadline wake-up: posted with a future time) are not work yet.
+          let delayed = 0;
           let oldest: number | null = null;
           for (const name of tickets) {
             const ref = ticketRef(kind, queue, name);
             if (!ref || claimed.has(ref.id)) continue;
+            if (ref.postedAt > now) {
+              delayed++;
+              continue;
+            }
             waiting++;
             oldest = oldest === null ? ref.postedAt : Math.min(oldest, ref.postedAt);
           }
+          if (tickets.length === delayed) return;
           const able = workers.filter((w) => w.kind === kind && canServe(w.labels, labels));
           const freeSlots = able
             .filter((w) => w.state === 'running')
@@ -81,7 +88,7 @@ export async function queueView(store: CoordinationStore, now = Date.now()): Pro
             kind,
             labels,
             waiting,
-            claimed: tickets.length - waiting,
+            claimed: tickets.length - waiting - delayed,
             oldestWaitMs: oldest === null ? null : Math.max(0, now - oldest),
             workers: able.length,
             freeSlots,

@@ -32,6 +32,12 @@ export interface TicketSpec {
   /** 0-9, 9 the most urgent (default 5). */
   priority?: number;
   maxAttempts?: number;
+  /**
+   * A delayed ticket: not claimable before this time (ms since the epoch). It is posted with this as
+   * its posting time in its name, so listing (names only) can skip it; the control worker's wake-ups
+   * (a build's deadline) are such tickets.
+   */
+  notBefore?: number;
   /** Small JSON: what to do (e.g. job, build, step). */
   payload: unknown;
 }

@@ -52,6 +52,7 @@ export const BuildViewSchema = Type.Object(
     startedAt: nullable(Type.Number()),
     finishedAt: nullable(Type.Number()),
     cancel: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+    error: Type.Optional(Type.String({ description: 'why the build ended `error` when no step says it' })),
     steps: Type.Array(StepViewSchema),
   },
   { description: 'A build, live or archived.' },

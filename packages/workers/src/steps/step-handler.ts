@@ -121,14 +121,16 @@ export function createStepHandler({ kind, distci, configs, workerId, workDir }: 
   };
 
   return {
-    exhausted(ticket: Ticket): Outcome {
+    exhausted(ticket: Ticket, _store, cause?: string): Outcome {
       const payload = ticket.data.payload as StepPayload;
       const state: StepState = {
         ...newStepState(),
         status: 'failure',
         attempt: ticket.data.attempt,
         reason: 'infrastructure',
-        message: `the step's worker was lost ${ticket.data.lost} times (crash, partition or expiry)`,
+        message: cause
+          ? `gave up after ${ticket.data.attempt} attempts: ${cause}`
+          : `the step's worker was lost ${ticket.data.lost} times (crash, partition or expiry)`,
         finishedAt: Date.now(),
       };
       return finish(payload, state, 'fail');
