@@ -7,6 +7,8 @@ import { buildCommand } from './commands/build.js';
 import { devCommand } from './commands/dev.js';
 import { frontendCommand } from './commands/frontend.js';
 import { jobCommand } from './commands/job.js';
+import { secretCommand } from './commands/secret.js';
+import { tokenCommand } from './commands/token.js';
 import { viewCommands } from './commands/views.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -33,6 +35,8 @@ DISTCI_TOKEN; default: the token \`distci dev\` keeps in its data dir); --json p
   jobCommand(program);
   buildCommand(program);
   viewCommands(program);
+  secretCommand(program);
+  tokenCommand(program);
   frontendCommand(program);
   workerCommand(program);
   return program;

@@ -5,7 +5,7 @@
  * session is closed.
  */
 import { hostname } from 'node:os';
-import type { WorkerKind } from '@distci/common';
+import type { SecretsKey, WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import { compileWorkerOptions, type RunningWorker, startWorker, type WorkerFlags } from '@distci/workers';
 import type { EventLog } from './event-log.js';
@@ -27,12 +27,21 @@ export async function startWorkers(
   specs: Array<Omit<WorkerFlags, 'kind'> & { kind: WorkerKind }>,
   log: EventLog,
   env: Record<string, string | undefined> = process.env,
+  secretsKey: SecretsKey | null = null,
 ): Promise<WorkerSet> {
   const workers: RunningWorker[] = [];
   try {
     for (const spec of specs) {
       const options = compileWorkerOptions(spec, env);
-      workers.push(await startWorker({ storage, options, onEvent: log.forWorker(options) }));
+      workers.push(
+        await startWorker({
+          storage,
+          options,
+          onEvent: log.forWorker(options),
+          // Only exec-shell steps get secrets: no other kind needs the key in its memory.
+          secretsKey: options.kind === 'exec-shell' ? secretsKey : null,
+        }),
+      );
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
       log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}`);
     }

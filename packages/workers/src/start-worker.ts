@@ -2,7 +2,7 @@
  * Starts a worker of any kind on opened storage: the entry point shared by `distci worker <kind>`,
  * `distci dev` and the tests. Each worker holds its own coordination session.
  */
-import type { WorkerKind } from '@distci/common';
+import type { SecretsKey, WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import { createConfigCache } from './control/config-cache.js';
 import { createControlHandler } from './control/control-handler.js';
@@ -29,6 +29,8 @@ export interface StartWorkerInput {
   onEvent?: WorkerEventListener;
   /** Where step workspaces are made (default: the OS temp dir). */
   workDir?: string;
+  /** Opens the secrets steps ask for (`DISTCI_SECRETS_KEY_FILE`); without it such steps fail. */
+  secretsKey?: SecretsKey | null;
 }
 
 export interface RunningWorker {
@@ -37,7 +39,13 @@ export interface RunningWorker {
   done: Promise<void>;
 }
 
-export async function startWorker({ storage, options, onEvent, workDir }: StartWorkerInput): Promise<RunningWorker> {
+export async function startWorker({
+  storage,
+  options,
+  onEvent,
+  workDir,
+  secretsKey,
+}: StartWorkerInput): Promise<RunningWorker> {
   const store = await storage.connect();
   const configs = createConfigCache(storage.blob);
   const handler: TicketHandler =
@@ -49,6 +57,7 @@ export async function startWorker({ storage, options, onEvent, workDir }: StartW
           configs,
           workerId: options.id,
           workDir,
+          secretsKey,
         });
   const worker = createWorker({ store, options, handler, onEvent });
   const done = worker.run().finally(() => store.close());

@@ -1,6 +1,6 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
-import { compileStorageOptions, isWorkerKind, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, isWorkerKind, loadSecretsKey, WORKER_KINDS } from '@distci/common';
 import { openStorage } from '@distci/storage';
 import { cliError, EXIT } from '../cli-error.js';
 import { createEventLog } from '../event-log.js';
@@ -17,6 +17,8 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   const storageOptions = compileStorageOptions(storageFlags(opts));
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
   if (typeof opts.dataDir === 'string') process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
+  const keyFile = (opts.secretsKeyFile as string | undefined) ?? process.env.DISTCI_SECRETS_KEY_FILE;
+  const secretsKey = kind === 'exec-shell' && keyFile ? loadSecretsKey(keyFile) : null;
   const storage = await openStorage(storageOptions);
   let set: Awaited<ReturnType<typeof startWorkers>>;
   try {
@@ -32,6 +34,8 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
         },
       ],
       log,
+      process.env,
+      secretsKey,
     );
   } catch (err) {
     await storage.close();

@@ -24,9 +24,9 @@ export interface JobNode {
 
 export type TriggerInfo =
   | { type: 'manual'; by?: string }
-  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string }
+  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string; fork?: boolean }
   | { type: 'after'; job: string; build: number; status: BuildStatus }
-  | { type: 'retry'; of: number; step: string; by?: string };
+  | { type: 'retry'; of: number; step: string; by?: string; fork?: boolean };
 
 export interface BuildState {
   v: 1;

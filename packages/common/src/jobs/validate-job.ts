@@ -8,6 +8,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { distciError } from '../errors.js';
 import { type JobConfig, STEP_TYPES } from './job-config.js';
+import { paramProblems } from './job-params.js';
 import { jobSchema } from './job-schema.js';
 
 export interface Problem {
@@ -98,6 +99,7 @@ function semanticProblems(job: JobConfig): Problem[] {
       }
     }
   });
+  problems.push(...paramProblems(job));
   if (problems.length === 0) {
     const cycle = findCycle(job);
     if (cycle)

@@ -65,6 +65,8 @@ export interface InboxRecord {
   event: GithubEvent;
   receivedAt: number;
   sender: string | null;
+  /** A pull request from a fork: its builds get no secrets. */
+  fork?: boolean;
   targets: InboxTarget[];
   done: boolean;
 }
@@ -111,7 +113,7 @@ async function triggerOf({ store, blob }: Storage, job: string, n: number): Prom
 /** Triggers the build of one target unless this delivery already has one; returns its number. */
 export async function triggerOnce(
   storage: Storage,
-  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender'>,
+  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender' | 'fork'>,
   target: InboxTarget,
 ): Promise<{ number: number; triggered: boolean }> {
   const { store } = storage;
@@ -129,6 +131,7 @@ export async function triggerOnce(
       event: record.event,
       delivery: record.delivery,
       ...(record.sender ? { sender: record.sender } : {}),
+      ...(record.fork ? { fork: true } : {}),
     };
     const { ops, number } = await triggerOps(
       store,

@@ -17,6 +17,7 @@ import {
   listBuilds,
   loadJob,
   readBuild,
+  resolveParams,
   retryBuild,
   triggerBuild,
   zpaths,
@@ -68,7 +69,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Trigger a build of the job's current config",
         params: JobParams,
         body: Type.Optional(TriggerBody),
-        response: { 201: TriggeredSchema, ...errors(400, 401, 404, 413, 415, 429) },
+        response: { 201: TriggeredSchema, ...errors(400, 401, 403, 404, 413, 415, 429) },
       },
     },
     async (request, reply) => {
@@ -87,7 +88,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         config: stored.version,
         trigger: { type: 'manual', ...(request.caller ? { by: request.caller } : {}) },
         ref: body.ref ?? stored.config.repository?.ref ?? null,
-        params,
+        params: resolveParams(stored.config, params),
       });
       fastify.metrics.buildsTriggered.inc({ trigger: 'manual' });
       const url = buildUrl(options, job, number);

@@ -118,6 +118,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
           event: req.event,
           receivedAt: Date.now(),
           sender: req.sender,
+          ...(req.fork ? { fork: true } : {}),
           targets: await targetsOf(store, matched, req.ref, req.commit),
           done: false,
         };

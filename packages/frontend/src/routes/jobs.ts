@@ -8,6 +8,7 @@
  */
 import {
   blobKeys,
+  credentialWarnings,
   deleteJob,
   distciError,
   isDistciError,
@@ -30,6 +31,9 @@ const IfMatchHeaders = Type.Object({
 function jobBody(job: StoredJob) {
   return { name: job.config.name, etag: job.etag, version: job.version.etag, config: job.config };
 }
+
+/** A saved job's body, with a warning for each `env` value that looks like a credential (`credential-env.ts`). */
+const savedBody = (job: StoredJob) => ({ ...jobBody(job), warnings: credentialWarnings(job.config) });
 
 /** DISTCI_INVALID_JOB in the words of `parseJob`, for problems found here too (the name vs the URL). */
 function invalidJob(problems: Problem[]) {
@@ -64,7 +68,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const job = await saveJob(store, blob, request.body, { createOnly: true });
       reply.code(201).header('etag', quoteEtag(job.etag)).header('location', jobUrl(options, job.config.name));
-      return jobBody(job);
+      return savedBody(job);
     },
   );
 
@@ -115,7 +119,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const saved = await saveJob(store, blob, request.body, etag ? { ifMatch: etag } : {});
       reply.code(existed ? 200 : 201).header('etag', quoteEtag(saved.etag));
       if (!existed) reply.header('location', jobUrl(options, job));
-      return jobBody(saved);
+      return savedBody(saved);
     },
   );
 

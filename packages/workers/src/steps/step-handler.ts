@@ -30,7 +30,9 @@ import {
   type JobConfig,
   newStepState,
   type PlannedStep,
+  paramEnv,
   planBuild,
+  type SecretsKey,
   type StepConfig,
   type StepPayload,
   type StepState,
@@ -42,6 +44,7 @@ import {
 import type { ConfigCache } from '../control/config-cache.js';
 import type { Outcome, TicketHandler } from '../ticket-handler.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
+import { stepSecrets } from './step-secrets.js';
 import { restoreWorkspaces, storeWorkspace } from './workspace.js';
 
 export interface StepContext {
@@ -55,8 +58,10 @@ export interface StepContext {
   blob: BlobStore;
   /** The step's working directory: the restored workspace (empty for a checkout). */
   dir: string;
-  /** The step's environment: job env + step env + matrix values + DISTCI_* variables. */
+  /** The step's environment: job env + step env + matrix values + params + DISTCI_* variables + secrets. */
   env: Record<string, string>;
+  /** The secrets in `env`, by name (their values are masked in the log). */
+  secrets?: Record<string, string>;
   log: LogWriter;
   /** Aborts on cancel, timeout, session loss, drain; `stopReason()` says which. */
   signal: AbortSignal;
@@ -100,12 +105,23 @@ export interface StepHandlerInput {
   workerId: string;
   /** Where temp workspaces go (default: the OS temp dir). */
   workDir?: string;
+  /** The key that opens secrets (`DISTCI_SECRETS_KEY_FILE`); null: steps that ask for secrets fail. */
+  secretsKey?: SecretsKey | null;
 }
 
-/** A step's environment (`StepContext.env`): job env, step env, matrix values, then the DISTCI_* variables. */
-export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConfig): Record<string, string> {
+/**
+ * A step's environment (`StepContext.env`): job env, step env, matrix values, the build's declared
+ * params (a param wins over an env entry of the same name), then the DISTCI_* variables.
+ */
+export function stepEnv(
+  payload: StepPayload,
+  planned: PlannedStep,
+  job: JobConfig,
+  params: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...planned.env,
+    ...paramEnv(job, params),
     CI: 'true',
     DISTCI: 'true',
     DISTCI_JOB: payload.job,
@@ -117,7 +133,14 @@ export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConf
   };
 }
 
-export function createStepHandler({ kind, blob, configs, workerId, workDir }: StepHandlerInput): TicketHandler {
+export function createStepHandler({
+  kind,
+  blob,
+  configs,
+  workerId,
+  workDir,
+  secretsKey = null,
+}: StepHandlerInput): TicketHandler {
   const finish = (payload: StepPayload, state: StepState, status: 'complete' | 'fail'): Outcome => ({
     status,
     ...stepResult(payload, state),
@@ -212,7 +235,11 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
           else timer = setTimeout(() => stopWith('timeout'), wait);
         }
         let result: StepRunResult;
-        if (stop === null) {
+        const secrets = stop === null ? await stepSecrets({ blob, key: secretsKey, build, job, config, log }) : null;
+        if (secrets && !secrets.ok) {
+          log.write(`[distci] ${secrets.message}\n`);
+          result = { status: 'failure', reason: 'infrastructure', message: secrets.message, workspace: 'unchanged' };
+        } else if (stop === null) {
           dir = await mkdtemp(join(workDir ?? tmpdir(), 'distci-ws-'));
           if (kind.restoresWorkspace) await restoreWorkspaces(blob, payload.workspaces, dir);
           result = await kind.run({
@@ -225,7 +252,8 @@ export function createStepHandler({ kind, blob, configs, workerId, workDir }: St
             store,
             blob,
             dir,
-            env: stepEnv(payload, planned, job),
+            env: { ...stepEnv(payload, planned, job, build.params), ...secrets?.values },
+            secrets: secrets?.values ?? {},
             log,
             signal: controller.signal,
             timeLeftMs: deadline === null ? null : Math.max(0, deadline - Date.now()),
