@@ -75,6 +75,8 @@ t.test('params and secrets reach the step; the secret is masked and stored nowhe
   t.equal(bad.code, 1, 'a job declaring PATH is refused');
   t.match(bad.stderr, /DISTCI_INVALID_JOB.*params\.PATH/s);
 
+  // Shell syntax, not template placeholders:
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: shell variables
   const script = [
     'echo "target=$TARGET"',
     'if [ -n "$TOKEN" ]; then curl -sf -H "Authorization: Bearer $TOKEN" "$SERVER/deploy"; fi',
@@ -84,6 +86,7 @@ t.test('params and secrets reach the step; the secret is masked and stored nowhe
     'printf "bytes="; i=1; while [ $i -le ${#TOKEN} ]; do printf %s "$(printf %s "$TOKEN" | cut -c$i)"; i=$((i+1)); done; echo',
     'echo "fork=[${TOKEN:-none}]"',
   ].join('\n');
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: shell variables
   await writeFile(
     join(dir, 'deploy.json'),
     JSON.stringify({

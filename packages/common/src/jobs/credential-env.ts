@@ -51,6 +51,8 @@ export function credentialWarnings(job: JobConfig): JobWarning[] {
     }
   };
   check('env', job.env);
-  job.steps.forEach((s, i) => check(`steps[${i}].env`, s.env));
+  job.steps.forEach((s, i) => {
+    check(`steps[${i}].env`, s.env);
+  });
   return warnings;
 }

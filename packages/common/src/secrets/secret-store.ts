@@ -83,7 +83,7 @@ export async function setSecret(
   const record: SecretRecord = {
     v: 1,
     name,
-    jobs: input.jobs && input.jobs.length ? [...input.jobs] : null,
+    jobs: input.jobs?.length ? [...input.jobs] : null,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     createdBy: existing ? existing.createdBy : (input.by ?? null),

@@ -45,7 +45,7 @@ export async function createToken(
     v: 1,
     id: tokenIdOf(digest),
     role: input.role,
-    jobs: input.jobs && input.jobs.length ? [...input.jobs] : null,
+    jobs: input.jobs?.length ? [...input.jobs] : null,
     description: input.description ?? null,
     createdAt: input.now ?? Date.now(),
     createdBy: input.by ?? null,
