@@ -15,7 +15,7 @@ t.test('set, replace, list and remove a secret; the value is nowhere in clear', 
   const secretsKey = secretsKeyOf(randomBytes(SECRETS_KEY_BYTES));
   const { app, blob } = await testFrontend(t, storage, testOptions({ secretsKey }));
   const answers: string[] = [];
-  const put = async (payload: unknown) => {
+  const put = async (payload: Record<string, unknown>) => {
     const res = await app.inject({ method: 'PUT', url: '/api/v1/secrets/NPM_TOKEN', headers: AUTH, payload });
     answers.push(res.body);
     return res;
