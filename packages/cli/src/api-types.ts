@@ -24,6 +24,26 @@ export interface StoredJobView {
   etag: string;
   version: string;
   config: Record<string, unknown>;
+  /** On a push: env values that look like credentials. */
+  warnings?: Array<{ path: string; message: string }>;
+}
+
+export interface SecretInfo {
+  name: string;
+  jobs: string[] | null;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string | null;
+  updatedBy: string | null;
+}
+
+export interface TokenInfo {
+  id: string;
+  role: 'read' | 'trigger' | 'admin';
+  jobs: string[] | null;
+  description: string | null;
+  createdAt: number;
+  createdBy: string | null;
 }
 
 export interface BuildList {

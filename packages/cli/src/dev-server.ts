@@ -2,19 +2,23 @@
  * Everything `distci dev` runs, in this process: the embedded coordination store and a directory as
  * object store under the data dir (one embedded server, a session per component), the frontend, and
  * one worker of every kind. State lives in the data dir, so it survives a restart: the embedded store
- * replays its log (queued tickets and live builds are still there) and the token is reused.
+ * replays its log (queued tickets and live builds are still there) and the token and the secrets key
+ * (`<data dir>/secrets.key`, mode 0600) are reused.
  *
  * `stop()` drains the workers first (running steps finish or are released), then closes the frontend,
  * then the storage: nothing is cut off mid-write.
  */
 import { join } from 'node:path';
-import { compileStorageOptions, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, loadOrCreateSecretsKey, loadSecretsKey, WORKER_KINDS } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
 import { openStorage, type Storage } from '@distci/storage';
 import { listenError } from './daemons/listen-error.js';
 import type { EventLog } from './event-log.js';
 import { hostLabels, startWorkers, type WorkerSet } from './start-workers.js';
 import { loadOrCreateToken } from './token.js';
+
+/** The secrets key of a one-machine install, in its data dir. */
+export const SECRETS_KEY_FILE = 'secrets.key';
 
 export interface DevOptions {
   readonly dataDir: string;
@@ -50,7 +54,11 @@ export async function startDev(options: DevOptions, log: EventLog, env = process
   // The git-checkout worker's mirrors live with the rest of the state (default: the OS temp dir).
   process.env.DISTCI_GIT_CACHE_DIR ??= join(dataDir, 'git-cache');
   const { token, created } = await loadOrCreateToken(dataDir);
-  const fo = compileFrontendOptions({ port: options.port, host: options.host, tokens: [token] }, env);
+  // The secrets key: the one given, else one made in the data dir on the first start (mode 0600).
+  const secretsKey = env.DISTCI_SECRETS_KEY_FILE
+    ? loadSecretsKey(env.DISTCI_SECRETS_KEY_FILE)
+    : await loadOrCreateSecretsKey(join(dataDir, SECRETS_KEY_FILE));
+  const fo = compileFrontendOptions({ port: options.port, host: options.host, tokens: [token], secretsKey }, env);
   const storage = await openStorage(storageOptions);
   let workers: WorkerSet | undefined;
   let frontend: Awaited<ReturnType<typeof startFrontend>> | undefined;
@@ -74,6 +82,8 @@ export async function startDev(options: DevOptions, log: EventLog, env = process
       })),
       log,
       env,
+      undefined,
+      secretsKey,
     );
   } catch (err) {
     await frontend?.close().catch(() => {});

@@ -7,7 +7,9 @@ import { buildCommand } from './commands/build.js';
 import { devCommand } from './commands/dev.js';
 import { frontendCommand } from './commands/frontend.js';
 import { jobCommand } from './commands/job.js';
+import { secretCommand } from './commands/secret.js';
 import { storageCommand } from './commands/storage.js';
+import { tokenCommand } from './commands/token.js';
 import { viewCommands } from './commands/views.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -34,6 +36,8 @@ DISTCI_TOKEN; default: the token \`distci dev\` keeps in its data dir); --json p
   jobCommand(program);
   buildCommand(program);
   viewCommands(program);
+  secretCommand(program);
+  tokenCommand(program);
   frontendCommand(program);
   workerCommand(program);
   storageCommand(program);

@@ -24,7 +24,12 @@ export function renderBuild(b: BuildView): string {
   const head = `${pc.bold(`${b.job} #${b.number}`)} ${status(b.status)}${took} ${pc.dim(
     `(${facts.filter(Boolean).join(', ')}; created ${ago(b.createdAt)})`,
   )}`;
-  if (b.steps.length === 0) return head;
+  // Params are the build's inputs: show every one (declared params have their defaults filled in).
+  const params = Object.entries(b.params ?? {});
+  const withParams = params.length
+    ? `${head}\n${pc.dim('params')} ${params.map(([k, v]) => `${k}=${v}`).join(' ')}`
+    : head;
+  if (b.steps.length === 0) return withParams;
   const rows = b.steps.map((s) => [
     `${mark(s.status)} ${s.id}`,
     status(s.status),
@@ -32,5 +37,5 @@ export function renderBuild(b: BuildView): string {
     s.attempt === null ? '' : String(s.attempt),
     stepNote(s),
   ]);
-  return `${head}\n${table(['STEP', 'STATUS', 'TIME', 'ATTEMPT', 'NOTE'], rows)}`;
+  return `${withParams}\n${table(['STEP', 'STATUS', 'TIME', 'ATTEMPT', 'NOTE'], rows)}`;
 }

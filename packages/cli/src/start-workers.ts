@@ -5,7 +5,7 @@
  * session is closed.
  */
 import { hostname } from 'node:os';
-import type { WorkerKind } from '@distci/common';
+import type { SecretsKey, WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import {
   compileWorkerOptions,
@@ -35,6 +35,7 @@ export async function startWorkers(
   log: EventLog,
   env: Record<string, string | undefined> = process.env,
   metrics?: WorkerMetrics,
+  secretsKey: SecretsKey | null = null,
 ): Promise<WorkerSet> {
   const workers: RunningWorker[] = [];
   try {
@@ -47,7 +48,13 @@ export async function startWorkers(
             metrics.observe(options.kind, event);
           }
         : logEvent;
-      const running = await startWorker({ storage, options, onEvent });
+      const running = await startWorker({
+        storage,
+        options,
+        onEvent,
+        // Only exec-shell steps get secrets: no other kind needs the key in its memory.
+        secretsKey: options.kind === 'exec-shell' ? secretsKey : null,
+      });
       workers.push(running);
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
       const isolation = options.kind === 'exec-shell' ? `, steps isolated: ${running.isolation}` : '';

@@ -75,12 +75,27 @@ export const ERROR_CODES = {
   },
   DISTCI_STEP_NOT_RETRYABLE: { status: 409, summary: 'Only a step that failed can be retried.' },
   DISTCI_ARTIFACT_NOT_FOUND: { status: 404, summary: 'The build has no artifact at that path.' },
+  DISTCI_INVALID_PARAMS: {
+    status: 400,
+    summary: "A trigger's params do not match the job's declaration; `details.problems` names each one.",
+  },
+  // Secrets and tokens
+  DISTCI_SECRET_NOT_FOUND: { status: 404, summary: 'No secret with that name.' },
+  DISTCI_SECRETS_DISABLED: {
+    status: 409,
+    summary: 'This process has no secrets key (DISTCI_SECRETS_KEY_FILE), so it cannot store or read secrets.',
+  },
+  DISTCI_TOKEN_NOT_FOUND: { status: 404, summary: 'No API token with that id.' },
   // HTTP API
   DISTCI_BAD_REQUEST: {
     status: 400,
     summary: 'The request does not match the route schema; `details` names the part and the schema path.',
   },
   DISTCI_UNAUTHORIZED: { status: 401, summary: 'The request needs a valid bearer token.' },
+  DISTCI_FORBIDDEN: {
+    status: 403,
+    summary: 'The token is valid but its role or job patterns do not allow this request.',
+  },
   DISTCI_BAD_SIGNATURE: { status: 401, summary: 'A webhook signature (X-Hub-Signature-256) is missing or wrong.' },
   DISTCI_NOT_FOUND: { status: 404, summary: 'No route matches the method and URL.' },
   DISTCI_BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the route's limit." },

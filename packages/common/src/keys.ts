@@ -32,6 +32,8 @@
  * cache/git-checkout/v1/<sha256 of the repository URL>/<commit>
  * webhooks/<source>/deliveries/<delivery>.json  the webhook inbox: one create-only record per delivery
  * webhooks/<source>/open/<delivery>             index of deliveries not completed yet (for the sweeper)
+ * secrets/<NAME>.json                        a secret: its scope and its value, AES-256-GCM encrypted
+ * tokens/<sha256 hex of the token>.json      an API token's role and job patterns (never the token)
  * ```
  * The artifact manifest sits beside `artifacts/`, not inside it, so that no artifact path can collide
  * with it.
@@ -166,6 +168,15 @@ export const blobKeys = {
   /** A delivery whose builds are not all triggered yet; removed once they are. */
   webhookOpen: (source: string, delivery: string) =>
     `webhooks/${webhookName(source, 'source')}/open/${webhookName(delivery, 'delivery id')}`,
+  /** A secret (`secrets/secret-store.ts`); names like environment variables: `SECRET_NAME`. */
+  secret: (name: string) => `secrets/${assertSecretName(name)}.json`,
+  secretsPrefix: () => 'secrets/',
+  /** An API token, named by the sha256 of the token: the key says nothing about the token itself. */
+  token: (digestHex: string) => {
+    if (!/^[0-9a-f]{64}$/.test(digestHex)) throw distciError('DISTCI_BAD_PATH', `'${digestHex}' is not a sha256`);
+    return `tokens/${digestHex}.json`;
+  },
+  tokensPrefix: () => 'tokens/',
   webhookOpenPrefix: (source: string) => `webhooks/${webhookName(source, 'source')}/open/`,
   /**
    * A checkout's workspace archive, content-addressed by (repository, commit): `v1` names the archive's
@@ -181,6 +192,18 @@ export const blobKeys = {
     return `cache/git-checkout/v1/${repositorySha256}/${commit}`;
   },
 } as const;
+
+/** Secret names: like environment variables, `^[A-Za-z_][A-Za-z0-9_]{0,63}$` (the step sees one by its name). */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export function assertSecretName(name: string): string {
+  if (!SECRET_NAME.test(name)) {
+    throw distciError('DISTCI_BAD_PATH', `secret name '${name}' is not allowed`, {
+      hint: 'use 1-64 characters of A-Z, a-z, 0-9 and "_", not starting with a digit (like NPM_TOKEN)',
+    });
+  }
+  return name;
+}
 
 /** Webhook sources and delivery ids (GitHub's are GUIDs): `^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`. */
 export const WEBHOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

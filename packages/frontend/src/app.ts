@@ -26,6 +26,8 @@ import { githubWebhookRoutes } from './routes/github-webhook.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { queueRoutes } from './routes/queue.js';
+import { secretRoutes } from './routes/secrets.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
 
 export interface AppOptions {
@@ -53,6 +55,8 @@ export default async function app(fastify: FastifyInstance, { storage, options }
   await fastify.register(workerRoutes);
   await fastify.register(queueRoutes);
   await fastify.register(dashboardPlugin);
+  await fastify.register(secretRoutes);
+  await fastify.register(tokenRoutes);
 
   if (options.webhookSweepMs > 0) {
     const controller = new AbortController();

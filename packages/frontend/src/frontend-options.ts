@@ -9,6 +9,7 @@
  * | listen host | `--host` | `DISTCI_HOST` | `127.0.0.1` (set `0.0.0.0` behind a proxy or in a container) |
  * | API tokens | — | `DISTCI_TOKENS` (comma-separated) | none: every write is refused |
  * | API tokens file | `--tokens-file` | `DISTCI_TOKENS_FILE` (one per line, `#` comments) | none |
+ * | secrets key file | `--secrets-key-file` | `DISTCI_SECRETS_KEY_FILE` | none: secrets cannot be set |
  * | read access | `--read-auth` | `DISTCI_READ_AUTH` = `public` \| `token` | `public` |
  * | GitHub webhook secret | — | `DISTCI_GITHUB_SECRET` | none: every delivery is refused (401) |
  * | job body limit | — | `DISTCI_JOB_BODY_LIMIT` (bytes) | 1 MiB |
@@ -26,7 +27,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { distciError } from '@distci/common';
+import { distciError, loadSecretsKey, type SecretsKey } from '@distci/common';
 
 /** 1 MiB: the largest job config anyone should write by hand is a few KiB. */
 export const DEFAULT_JOB_BODY_LIMIT = 1024 * 1024;
@@ -50,6 +51,8 @@ export interface FrontendOptions {
   /** sha256 digests of the accepted bearer tokens. */
   readonly tokenDigests: readonly Buffer[];
   readonly readAuth: ReadAuth;
+  /** Seals secrets set through the API (`DISTCI_SECRETS_KEY_FILE`); null: setting one is refused. */
+  readonly secretsKey: SecretsKey | null;
   readonly githubSecret: string | null;
   readonly bodyLimits: { readonly job: number; readonly webhook: number; readonly other: number };
   readonly rateLimits: { readonly writesPerMinute: number; readonly notFoundPerMinute: number };
@@ -65,6 +68,9 @@ export interface FrontendFlags {
   host?: string;
   tokens?: readonly string[];
   tokensFile?: string;
+  secretsKeyFile?: string;
+  /** A key already loaded (`distci dev` makes its own); wins over `secretsKeyFile`. */
+  secretsKey?: SecretsKey;
   readAuth?: string;
   githubSecret?: string;
   publicUrl?: string;
@@ -140,11 +146,13 @@ export function compileFrontendOptions(
     throw bad('DISTCI_LOG_LEVEL', logLevel, 'use fatal, error, warn, info, debug, trace or silent');
   }
   const secret = flags.githubSecret ?? env.DISTCI_GITHUB_SECRET ?? '';
+  const keyFile = flags.secretsKeyFile ?? env.DISTCI_SECRETS_KEY_FILE ?? '';
   return Object.freeze({
     port: int('DISTCI_PORT', flags.port ?? env.DISTCI_PORT, 8080, 0, 65535),
     host,
     tokenDigests: Object.freeze(readTokens(flags, env).map(tokenDigest)),
     readAuth,
+    secretsKey: flags.secretsKey ?? (keyFile === '' ? null : loadSecretsKey(keyFile)),
     githubSecret: secret === '' ? null : secret,
     bodyLimits: Object.freeze({
       job: int('DISTCI_JOB_BODY_LIMIT', env.DISTCI_JOB_BODY_LIMIT, DEFAULT_JOB_BODY_LIMIT, 1024, 64 << 20),

@@ -4,7 +4,7 @@
  * first settles how its steps are isolated (`options.isolation`, `resolveIsolation`): with `bwrap` it
  * refuses to start (`DISTCI_NO_SANDBOX`) where bubblewrap does not work.
  */
-import { openDistci, type WorkerKind } from '@distci/common';
+import { openDistci, type SecretsKey, type WorkerKind } from '@distci/common';
 import type { Storage } from '@distci/storage';
 import { createConfigCache } from './control/config-cache.js';
 import { createControlHandler } from './control/control-handler.js';
@@ -33,6 +33,8 @@ export interface StartWorkerInput {
   onEvent?: WorkerEventListener;
   /** Where step workspaces are made (default: the OS temp dir). */
   workDir?: string;
+  /** Opens the secrets steps ask for (`DISTCI_SECRETS_KEY_FILE`); without it such steps fail. */
+  secretsKey?: SecretsKey | null;
 }
 
 export interface RunningWorker {
@@ -45,7 +47,13 @@ export interface RunningWorker {
   warning?: string;
 }
 
-export async function startWorker({ storage, options, onEvent, workDir }: StartWorkerInput): Promise<RunningWorker> {
+export async function startWorker({
+  storage,
+  options,
+  onEvent,
+  workDir,
+  secretsKey,
+}: StartWorkerInput): Promise<RunningWorker> {
   const isolation = options.kind === 'exec-shell' ? await resolveIsolation(options.isolation) : { sandbox: null };
   const store = await storage.connect();
   const distci = openDistci({ store, blob: storage.blob });
@@ -62,6 +70,7 @@ export async function startWorker({ storage, options, onEvent, workDir }: StartW
           configs,
           workerId: options.id,
           workDir,
+          secretsKey,
         });
   const worker = createWorker({ store, tickets: distci.tickets, options, handler, onEvent });
   const done = worker.run().finally(() => store.close());

@@ -16,6 +16,7 @@ export function frontendCommand(program: Command): void {
       .option('--port <port>', 'HTTP port; 0 picks a free one (env DISTCI_PORT; default 8080)')
       .option('--host <host>', 'address to listen on (env DISTCI_HOST; default 127.0.0.1)')
       .option('--tokens-file <file>', 'API tokens, one a line (env DISTCI_TOKENS_FILE; or DISTCI_TOKENS=a,b)')
+      .option('--secrets-key-file <file>', 'the key that seals secrets (env DISTCI_SECRETS_KEY_FILE; mode 0600)')
       .option('--public-url <url>', 'the URL people reach it at, for `url` fields (env DISTCI_PUBLIC_URL)')
       .option('--log-level <level>', 'request log level (env DISTCI_LOG_LEVEL; default info)'),
   ).action(async (opts: Record<string, string | undefined>) => {

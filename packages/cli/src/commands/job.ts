@@ -49,6 +49,9 @@ export function jobCommand(program: Command): void {
         const stored = await ctx.api.json<StoredJobView>('PUT', apiPath('jobs', config.name), { body: config });
         pushed.push(stored);
         ctx.say(`${pc.green('pushed')} ${stored.name} ${pc.dim(`(${file}, version ${stored.version.slice(0, 12)})`)}`);
+        // On stderr, also with --json: a credential in env is worth a look whatever reads stdout.
+        for (const w of stored.warnings ?? [])
+          process.stderr.write(`${pc.yellow('warning')} ${file}: ${w.path} ${w.message}\n`);
       } catch (err) {
         if (err instanceof CliError) {
           throw cliError(`${file}: ${err.message}`, { code: err.code, details: err.details, exitCode: err.exitCode });

@@ -21,6 +21,10 @@ export function workerCommand(program: Command): void {
       .option('--labels <a,b>', 'labels an exec-shell worker advertises (env DISTCI_LABELS)')
       .option('--concurrency <n>', 'tickets run at once (env DISTCI_CONCURRENCY; default 1)')
       .option('--grace-ms <ms>', 'drain grace on SIGTERM (env DISTCI_GRACE_MS; default 30000)')
+      .option(
+        '--secrets-key-file <file>',
+        'the key that opens secrets for exec-shell steps (env DISTCI_SECRETS_KEY_FILE; mode 0600)',
+      )
       .option('--worker-id <id>', 'worker id (env DISTCI_WORKER_ID; default <host>-<pid>-<random>)')
       .option(
         '--metrics-port <port>',

@@ -14,6 +14,7 @@ export async function runFrontend(opts: Record<string, string | undefined>): Pro
     port: opts.port,
     host: opts.host,
     tokensFile: opts.tokensFile,
+    secretsKeyFile: opts.secretsKeyFile,
     publicUrl: opts.publicUrl,
     logLevel: opts.logLevel,
   });

@@ -1,6 +1,6 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
-import { compileStorageOptions, isWorkerKind, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, isWorkerKind, loadSecretsKey, WORKER_KINDS } from '@distci/common';
 import { checkStorage, openStorage, type Storage } from '@distci/storage';
 import { createWorkerMetrics, startWorkerHttp, type WorkerHttp, type WorkerMetrics } from '@distci/workers';
 import { cliError, EXIT } from '../cli-error.js';
@@ -21,6 +21,8 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   const metricsPort = parseMetricsPort(opts.metricsPort ?? process.env.DISTCI_METRICS_PORT);
   const metricsHost = (opts.metricsHost as string | undefined) ?? process.env.DISTCI_METRICS_HOST ?? '127.0.0.1';
   const metrics = createWorkerMetrics();
+  const keyFile = (opts.secretsKeyFile as string | undefined) ?? process.env.DISTCI_SECRETS_KEY_FILE;
+  const secretsKey = kind === 'exec-shell' && keyFile ? loadSecretsKey(keyFile) : null;
   const storage = await openStorage(storageOptions);
   try {
     // A worker can do nothing without its bucket: refuse to start, naming it (a supervisor restarts it).
@@ -46,6 +48,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
       log,
       process.env,
       metrics,
+      secretsKey,
     );
   } catch (err) {
     await storage.close();

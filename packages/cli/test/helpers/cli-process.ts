@@ -39,13 +39,14 @@ export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
 export function spawnCli(
   t: Test,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; bin?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; bin?: string; input?: string } = {},
 ): CliProcess {
   const child = spawn(process.execPath, [options.bin ?? bin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: cliEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   const out = { stdout: '', stderr: '' };
   const waiters = new Set<() => void>();
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -116,7 +117,7 @@ export function spawnCli(
 export async function runCli(
   t: Test,
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; bin?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; bin?: string; input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawnCli(t, args, options);
   const { code } = await p.exited;

@@ -24,7 +24,7 @@ export interface JobNode {
 
 export type TriggerInfo =
   | { type: 'manual'; by?: string }
-  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string }
+  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string; fork?: boolean }
   | {
       type: 'after';
       job: string;
@@ -33,7 +33,7 @@ export type TriggerInfo =
       /** How many `after` links led here (1: the upstream was not itself triggered by one). */
       depth?: number;
     }
-  | { type: 'retry'; of: number; step: string; by?: string };
+  | { type: 'retry'; of: number; step: string; by?: string; fork?: boolean };
 
 export interface BuildState {
   v: 1;

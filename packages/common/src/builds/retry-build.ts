@@ -96,7 +96,14 @@ export async function retryBuild(
     {
       job,
       config: record.config,
-      trigger: { type: 'retry', of: build, step, ...(req.by ? { by: req.by } : {}) },
+      trigger: {
+        type: 'retry',
+        of: build,
+        step,
+        ...(req.by ? { by: req.by } : {}),
+        // A retry of a fork's pull request build is still the fork's code: it gets no secrets either.
+        ...('fork' in record.trigger && record.trigger.fork ? { fork: true } : {}),
+      },
       ref: record.ref,
       commit: record.commit,
       params: record.params,

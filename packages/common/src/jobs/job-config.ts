@@ -19,6 +19,7 @@ export interface GitCheckoutStep extends StepBase {
 export interface ExecShellStep extends StepBase {
   type: 'exec-shell';
   run: string;
+  secrets?: string[];
   labels?: string[];
   matrix?: Record<string, string[]>;
 }
@@ -36,6 +37,13 @@ export interface CopyArtifactsStep extends StepBase {
 }
 export type StepConfig = GitCheckoutStep | ExecShellStep | PublishArtifactsStep | CopyArtifactsStep;
 
+/** A declared build parameter (`params` of a job). */
+export interface ParamDeclaration {
+  default?: string;
+  description?: string;
+  choices?: string[];
+}
+
 export interface JobConfig {
   name: string;
   description?: string;
@@ -45,6 +53,8 @@ export interface JobConfig {
     after?: Array<{ job: string; on?: 'success' | 'failure' | 'always' }>;
   };
   env?: Record<string, string>;
+  params?: Record<string, ParamDeclaration>;
+  secrets?: string[];
   timeout?: string;
   /** How long a step's ticket may wait for a worker before the step fails (`timeout`). */
   queueTimeout?: string;

@@ -17,6 +17,35 @@ const env = {
   propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
   additionalProperties: { type: 'string' },
 } as const;
+/** Secrets a job or step asks for, by name (`docs/job-config.md#secrets`). */
+const secrets = {
+  type: 'array',
+  items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+  uniqueItems: true,
+  maxItems: 64,
+  description: 'Secrets the steps get as environment variables, by name.',
+} as const;
+const params = {
+  type: 'object',
+  maxProperties: 64,
+  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+  additionalProperties: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      default: { type: 'string', maxLength: 2048 },
+      description: { type: 'string', maxLength: 1000 },
+      choices: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 256,
+        uniqueItems: true,
+        items: { type: 'string', maxLength: 2048 },
+      },
+    },
+  },
+  description: 'Build parameters: each step sees each as an environment variable of the same name.',
+} as const;
 const label = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } as const;
 const glob = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
@@ -72,6 +101,8 @@ export const jobSchema = {
       },
     },
     env,
+    params,
+    secrets,
     timeout: duration,
     queueTimeout: duration,
     steps: {
@@ -98,6 +129,7 @@ export const jobSchema = {
               type: { const: 'exec-shell' },
               ...stepCommon,
               run: { type: 'string', minLength: 1, maxLength: 65536 },
+              secrets,
               labels: { type: 'array', items: label, uniqueItems: true },
               matrix: {
                 type: 'object',

@@ -8,6 +8,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { distciError } from '../errors.js';
 import { type JobConfig, STEP_TYPES } from './job-config.js';
+import { paramProblems } from './job-params.js';
 import { jobSchema } from './job-schema.js';
 
 export interface Problem {
@@ -113,6 +114,7 @@ function semanticProblems(job: JobConfig): Problem[] {
       message: `the plan has ${planned} steps (matrices expanded); at most ${MAX_PLANNED_STEPS} in one build`,
     });
   }
+  problems.push(...paramProblems(job));
   if (problems.length === 0) {
     const cycle = findCycle(job);
     if (cycle)

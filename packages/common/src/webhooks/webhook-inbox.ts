@@ -70,6 +70,8 @@ export interface InboxRecord {
   event: GithubEvent;
   receivedAt: number;
   sender: string | null;
+  /** A pull request from a fork: its builds get no secrets. */
+  fork?: boolean;
   targets: InboxTarget[];
   done: boolean;
 }
@@ -115,7 +117,7 @@ async function triggerOf({ store, blob }: InboxStorage, job: string, n: number):
 /** Triggers the build of one target unless this delivery already has one; returns its number. */
 export async function triggerOnce(
   storage: InboxStorage,
-  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender'>,
+  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender' | 'fork'>,
   target: InboxTarget,
 ): Promise<{ number: number; triggered: boolean }> {
   const { store, caches } = storage;
@@ -133,6 +135,7 @@ export async function triggerOnce(
       event: record.event,
       delivery: record.delivery,
       ...(record.sender ? { sender: record.sender } : {}),
+      ...(record.fork ? { fork: true } : {}),
     };
     const { ops, number } = await triggerOps(
       store,

@@ -31,6 +31,8 @@ export interface BuildRequest {
   ref: string;
   commit: string;
   sender: string | null;
+  /** A pull request from another repository (a fork): its builds get no secrets. */
+  fork: boolean;
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -71,7 +73,7 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
     if (p.deleted === true || /^0+$/.test(after)) return null;
     if (!ref.startsWith('refs/heads/')) return null;
     if (!COMMIT.test(after)) return 'after is not a commit id';
-    return { event, repositories, branch: ref.slice('refs/heads/'.length), ref, commit: after, sender };
+    return { event, repositories, branch: ref.slice('refs/heads/'.length), ref, commit: after, sender, fork: false };
   }
   const action = str(p.action);
   const pr = obj(p.pull_request);
@@ -83,7 +85,11 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
   if (!Number.isSafeInteger(number) || !sha || !COMMIT.test(sha) || !base) {
     return 'a pull_request payload needs number, head.sha and base.ref';
   }
-  return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender };
+  // From a fork when the head's repository is another one than the base's, or is gone (a deleted fork).
+  const headRepo = str(obj(obj(pr.head)?.repo)?.full_name);
+  const baseRepo = str(obj(obj(pr.base)?.repo)?.full_name);
+  const fork = headRepo === null || headRepo !== baseRepo;
+  return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender, fork };
 }
 
 /** Whether a job's config asks for builds of this request. */

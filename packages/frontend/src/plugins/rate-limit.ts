@@ -2,7 +2,9 @@
  * Rate limits (@fastify/rate-limit, per client IP, in this process's memory):
  * - every write route (any method but GET/HEAD, the webhook included): `DISTCI_RATE_LIMIT_WRITES`
  *   per minute (default 300), one budget shared by all of them — a token-guessing client is slowed
- *   down before auth runs, whichever route it tries;
+ *   down before auth runs, whichever route it tries. The budget is per valid token for a request that
+ *   carries one (resolved before this hook, `auth.ts`), per client IP for the rest: bad tokens from an
+ *   address use up that address's budget, never the budget of a valid token used from it;
  * - answers 404 (no such route): `DISTCI_RATE_LIMIT_NOT_FOUND` per minute (default 60) — scanners.
  * Over the limit → 429 `DISTCI_RATE_LIMITED` with `Retry-After`.
  *
@@ -12,7 +14,7 @@
  */
 import { distciError } from '@distci/common';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sendError } from './error-handler.js';
 
@@ -20,6 +22,9 @@ import { sendError } from './error-handler.js';
 const WINDOW_MS = 60_000;
 /** 10,000 clients remembered per frontend (~1 MB); the least recently seen is forgotten first. */
 const MAX_CLIENTS = 10_000;
+
+/** Whom a request's budget belongs to: its valid token, else its IP. */
+const clientKey = (request: FastifyRequest): string => (request.grant ? `${request.grant.caller}` : `ip:${request.ip}`);
 
 type StoreCallback = (err: Error | null, result: { current: number; ttl: number }) => void;
 
@@ -62,7 +67,7 @@ export const rateLimitPlugin = fp(
       if (methods.some((m) => m !== 'GET' && m !== 'HEAD') && route.config?.rateLimit === undefined) {
         route.config = {
           ...route.config,
-          rateLimit: { max: writesPerMinute, timeWindow: WINDOW_MS, groupId: 'writes' },
+          rateLimit: { max: writesPerMinute, timeWindow: WINDOW_MS, groupId: 'writes', keyGenerator: clientKey },
         };
       }
     });

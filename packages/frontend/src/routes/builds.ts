@@ -11,7 +11,7 @@
  * - Retry (`retryBuild`): a new build of the same config version, commit and params, in which only the
  *   failed step and the steps needing it run again; the others are copied from the archived build.
  */
-import { distciError } from '@distci/common';
+import { distciError, resolveParams } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BuildListSchema, BuildViewSchema, TriggeredSchema } from '../schemas/build.js';
@@ -59,7 +59,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Trigger a build of the job's current config",
         params: JobParams,
         body: Type.Optional(TriggerBody),
-        response: { 201: TriggeredSchema, ...errors(400, 401, 404, 413, 415, 429) },
+        response: { 201: TriggeredSchema, ...errors(400, 401, 403, 404, 413, 415, 429) },
       },
     },
     async (request, reply) => {
@@ -78,7 +78,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         config: stored.version,
         trigger: { type: 'manual', ...(request.caller ? { by: request.caller } : {}) },
         ref: body.ref ?? stored.config.repository?.ref ?? null,
-        params,
+        params: resolveParams(stored.config, params),
       });
       fastify.metrics.buildsTriggered.inc({ trigger: 'manual' });
       const url = buildUrl(options, job, number);

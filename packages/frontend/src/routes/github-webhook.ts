@@ -117,6 +117,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
           event: req.event,
           receivedAt: Date.now(),
           sender: req.sender,
+          ...(req.fork ? { fork: true } : {}),
           targets: await webhooks.targets(matched, req.ref, req.commit),
           done: false,
         };

@@ -6,7 +6,14 @@
  * An invalid config → 400 `DISTCI_INVALID_JOB`, `details.problems` listing every problem with its JSON
  * path, and nothing is written (invariant 9): `validateJob` runs before any write.
  */
-import { distciError, isDistciError, type Problem, type StoredJob, validateJob } from '@distci/common';
+import {
+  credentialWarnings,
+  distciError,
+  isDistciError,
+  type Problem,
+  type StoredJob,
+  validateJob,
+} from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorSchema, errors, JobParams } from '../schemas/common.js';
@@ -20,6 +27,9 @@ const IfMatchHeaders = Type.Object({
 function jobBody(job: StoredJob) {
   return { name: job.config.name, etag: job.etag, version: job.version.etag, config: job.config };
 }
+
+/** A saved job's body, with a warning for each `env` value that looks like a credential (`credential-env.ts`). */
+const savedBody = (job: StoredJob) => ({ ...jobBody(job), warnings: credentialWarnings(job.config) });
 
 /** DISTCI_INVALID_JOB in the words of `parseJob`, for problems found here too (the name vs the URL). */
 function invalidJob(problems: Problem[]) {
@@ -54,7 +64,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const job = await jobs.save(request.body, { createOnly: true });
       reply.code(201).header('etag', quoteEtag(job.etag)).header('location', jobUrl(options, job.config.name));
-      return jobBody(job);
+      return savedBody(job);
     },
   );
 
@@ -105,7 +115,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const saved = await jobs.save(request.body, etag ? { ifMatch: etag } : {});
       reply.code(existed ? 200 : 201).header('etag', quoteEtag(saved.etag));
       if (!existed) reply.header('location', jobUrl(options, job));
-      return jobBody(saved);
+      return savedBody(saved);
     },
   );
 

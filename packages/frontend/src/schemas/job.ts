@@ -16,6 +16,11 @@ export const JobSchema = Type.Object({
   etag: Type.String({ description: 'the config version for If-Match (also in the ETag header)' }),
   version: Type.String({ description: 'sha256 of the config snapshot builds of this version run' }),
   config: JobConfigOut,
+  warnings: Type.Optional(
+    Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
+      description: 'on save: env values that look like credentials (use secrets instead)',
+    }),
+  ),
 });
 
 export const JobSummarySchema = Type.Object({

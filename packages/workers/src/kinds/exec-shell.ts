@@ -10,7 +10,7 @@
  *   (`ctx.env`: job env, step env, matrix values, DISTCI_*) on top.
  * - The shell leads its own process group (detached); stdin is /dev/null. stdout and stderr go to the
  *   step's log as they arrive, as raw bytes (the log writer keeps UTF-8 characters whole), through the
- *   secret masker when the step has secrets. A log the object store cannot keep up with pauses the
+ *   secret masker when the step has secrets (each value and its encoded forms, `secret-forms.ts`). A log the object store cannot keep up with pauses the
  *   output (the script blocks on its pipe) instead of filling the worker's memory.
  * - When the shell exits, or the step's signal aborts (cancel, timeout, session loss, drain), the whole
  *   process group is ended (`terminateGroup`: SIGTERM, SIGKILL after `KILL_GRACE_MS`), and the kind
@@ -35,6 +35,7 @@ import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler
 import { pumpOutput } from './output-pump.js';
 import { signalGroup, terminateGroup, trackGroup } from './process-group.js';
 import { type Sandbox, STEP_HOME } from './sandbox.js';
+import { maskedForms } from './secret-forms.js';
 import { createStepOutput } from './step-output.js';
 
 /**
@@ -76,7 +77,7 @@ export interface ExecShellOptions {
   killGraceMs?: number;
   /** Names (a trailing `*` is a prefix) inherited from the worker's environment (default `INHERITED_ENV`). */
   inheritEnv?: readonly string[];
-  /** The secret values to mask in the step's log (default none: the job schema has no secrets yet). */
+  /** The strings to mask in the step's log (default: every form `maskedForms` gives of `ctx.secrets`). */
   secrets?(ctx: StepContext): readonly string[];
   /** Where the script's temp file goes (default the OS temp dir). */
   scriptDir?: string;
@@ -139,7 +140,8 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
       };
     }
     if (ctx.signal.aborted) return { status: 'failure', workspace: 'unchanged' };
-    const out = createStepOutput(ctx.log, options.secrets?.(ctx) ?? []);
+    const masked = options.secrets?.(ctx) ?? maskedForms(Object.values(ctx.secrets ?? {}));
+    const out = createStepOutput(ctx.log, masked);
     const scriptDir = await mkdtemp(join(options.scriptDir ?? tmpdir(), 'distci-sh-'));
     try {
       const script = join(scriptDir, 'run.sh');

@@ -26,7 +26,9 @@ import {
   type JobConfig,
   newStepState,
   type PlannedStep,
+  paramEnv,
   planBuild,
+  type SecretsKey,
   type StepConfig,
   type StepPayload,
   type StepState,
@@ -36,6 +38,7 @@ import {
 import type { ConfigCache } from '../control/config-cache.js';
 import type { Outcome, TicketHandler } from '../ticket-handler.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
+import { stepSecrets } from './step-secrets.js';
 import { restoreWorkspaces, storeWorkspace } from './workspace.js';
 
 export interface StepContext {
@@ -52,8 +55,10 @@ export interface StepContext {
   distci: Distci;
   /** The step's working directory: the restored workspace (empty for a checkout). */
   dir: string;
-  /** The step's environment: job env + step env + matrix values + DISTCI_* variables. */
+  /** The step's environment: job env + step env + matrix values + params + DISTCI_* variables + secrets. */
   env: Record<string, string>;
+  /** The secrets in `env`, by name (their values are masked in the log). */
+  secrets?: Record<string, string>;
   log: LogWriter;
   /** Aborts on cancel, timeout, session loss, drain; `stopReason()` says which. */
   signal: AbortSignal;
@@ -97,12 +102,23 @@ export interface StepHandlerInput {
   workerId: string;
   /** Where temp workspaces go (default: the OS temp dir). */
   workDir?: string;
+  /** The key that opens secrets (`DISTCI_SECRETS_KEY_FILE`); null: steps that ask for secrets fail. */
+  secretsKey?: SecretsKey | null;
 }
 
-/** A step's environment (`StepContext.env`): job env, step env, matrix values, then the DISTCI_* variables. */
-export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConfig): Record<string, string> {
+/**
+ * A step's environment (`StepContext.env`): job env, step env, matrix values, the build's declared
+ * params (a param wins over an env entry of the same name), then the DISTCI_* variables.
+ */
+export function stepEnv(
+  payload: StepPayload,
+  planned: PlannedStep,
+  job: JobConfig,
+  params: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...planned.env,
+    ...paramEnv(job, params),
     CI: 'true',
     DISTCI: 'true',
     DISTCI_JOB: payload.job,
@@ -114,7 +130,14 @@ export function stepEnv(payload: StepPayload, planned: PlannedStep, job: JobConf
   };
 }
 
-export function createStepHandler({ kind, distci, configs, workerId, workDir }: StepHandlerInput): TicketHandler {
+export function createStepHandler({
+  kind,
+  distci,
+  configs,
+  workerId,
+  workDir,
+  secretsKey = null,
+}: StepHandlerInput): TicketHandler {
   const finish = (payload: StepPayload, state: StepState, status: 'complete' | 'fail'): Outcome => {
     const { writes, successors } = distci.builds.stepResult(payload, state);
     return { status, ops: writes, successors };
@@ -205,7 +228,14 @@ export function createStepHandler({ kind, distci, configs, workerId, workDir }: 
           else timer = setTimeout(() => stopWith('timeout'), wait);
         }
         let result: StepRunResult;
-        if (stop === null) {
+        const secrets =
+          stop === null
+            ? await stepSecrets({ blob: distci.storage.blob, key: secretsKey, build, job, config, log })
+            : null;
+        if (secrets && !secrets.ok) {
+          log.write(`[distci] ${secrets.message}\n`);
+          result = { status: 'failure', reason: 'infrastructure', message: secrets.message, workspace: 'unchanged' };
+        } else if (stop === null) {
           dir = await mkdtemp(join(workDir ?? tmpdir(), 'distci-ws-'));
           if (kind.restoresWorkspace) await restoreWorkspaces(distci.workspaces, payload.workspaces, dir);
           result = await kind.run({
@@ -217,7 +247,8 @@ export function createStepHandler({ kind, distci, configs, workerId, workDir }: 
             worker: workerId,
             distci,
             dir,
-            env: stepEnv(payload, planned, job),
+            env: { ...stepEnv(payload, planned, job, build.params), ...secrets?.values },
+            secrets: secrets?.values ?? {},
             log,
             signal: controller.signal,
             timeLeftMs: deadline === null ? null : Math.max(0, deadline - Date.now()),
