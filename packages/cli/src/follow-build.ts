@@ -10,8 +10,9 @@
  * Every log stream opened here ends: by itself when its step's log is complete, or aborted once the
  * build is over and its grace has passed.
  */
+
+import type { BuildView, StepView } from '@distci/common';
 import type { ApiClient } from './api-client.js';
-import type { BuildView, StepView } from './api-types.js';
 import { readStepLog, watchBuild } from './live-api.js';
 import { duration, mark, pc, status } from './output.js';
 import { renderBuild, stepNote } from './render-build.js';

@@ -12,8 +12,9 @@
  * next request carries `Last-Event-ID`, and a log stream pins the attempt it was reading, so nothing
  * is printed twice or skipped. They keep trying for `RECONNECT_MS`, then give up with the error.
  */
+
+import type { BuildView } from '@distci/common';
 import { type ApiClient, apiPath } from './api-client.js';
-import type { BuildView } from './api-types.js';
 import { CliError, cliError, EXIT } from './cli-error.js';
 import { readSse } from './sse.js';
 

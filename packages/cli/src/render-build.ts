@@ -1,5 +1,5 @@
 /** How a build and its steps look to people: `build show`, and the summary at the end of a follow. */
-import type { BuildView, StepView } from './api-types.js';
+import type { BuildView, StepView } from '@distci/common';
 import { ago, duration, mark, pc, status, table } from './output.js';
 
 export function stepNote(s: StepView): string {

@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './jobs/index.js';
 export * from './keys.js';
 export * from './options.js';
+export * from './schemas/index.js';
 export * from './secrets/index.js';
 export * from './tickets/index.js';
 export * from './txn-budget.js';

@@ -45,6 +45,12 @@ import type { WorkerKind } from './types.js';
 export const JOB_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 /** Labels: like job names, at most 64 characters. */
 export const LABEL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Step names: letters, digits, ".", "_" and "-", at most 64 (a planned step id adds `[k=v,…]`). */
+export const STEP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Environment variable names (job/step `env`, matrix axes): what a POSIX shell accepts. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Matrix values: they become part of a step id and of object keys. */
+export const MATRIX_VALUE = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function assertJobName(job: string): string {
   if (!JOB_NAME.test(job)) {

@@ -28,7 +28,9 @@ export function isWorkerKind(value: string): value is WorkerKind {
 }
 
 /** Why a step failed: the code's fault, or the infrastructure's. */
-export type FailureReason = 'exit-code' | 'timeout' | 'cancelled' | 'infrastructure';
+export const FAILURE_REASONS = ['exit-code', 'timeout', 'cancelled', 'infrastructure'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** A build's status. */
-export type BuildStatus = 'queued' | 'running' | 'success' | 'failure' | 'cancelled' | 'error';
+export const BUILD_STATUSES = ['queued', 'running', 'success', 'failure', 'cancelled', 'error'] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];

@@ -2,9 +2,10 @@
  * `distci build trigger|list|show|logs|cancel|retry`: builds over the API. `trigger --follow` and
  * `logs --follow` stream the build's logs live and exit with its result: 0 on success, 1 otherwise.
  */
+
+import type { BuildList, BuildView, Triggered } from '@distci/common';
 import type { Command } from 'commander';
 import { apiPath } from '../api-client.js';
-import type { BuildList, BuildView, Triggered } from '../api-types.js';
 import { cliError, EXIT } from '../cli-error.js';
 import { type ClientContext, clientContext } from '../client-action.js';
 import { addClientOptions } from '../client-options.js';

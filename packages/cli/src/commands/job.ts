@@ -4,9 +4,9 @@
  * problem and its JSON path, and nothing changes (invariant 9).
  */
 import { readFile } from 'node:fs/promises';
+import type { JobList, StoredJobView } from '@distci/common';
 import type { Command } from 'commander';
 import { apiPath } from '../api-client.js';
-import type { JobList, StoredJobView } from '../api-types.js';
 import { CliError, cliError, EXIT } from '../cli-error.js';
 import { clientContext } from '../client-action.js';
 import { addClientOptions } from '../client-options.js';

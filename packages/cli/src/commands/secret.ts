@@ -5,9 +5,9 @@
  * dropped (`echo "$T" | distci secret set T`). No command ever prints a value: the API has none to give.
  */
 import { readFile } from 'node:fs/promises';
+import type { SecretInfo } from '@distci/common';
 import type { Command } from 'commander';
 import { apiPath } from '../api-client.js';
-import type { SecretInfo } from '../api-types.js';
 import { cliError, EXIT } from '../cli-error.js';
 import { clientContext } from '../client-action.js';
 import { addClientOptions } from '../client-options.js';

@@ -4,9 +4,10 @@
  * its sha256. Roles: `read` (GETs), `trigger` (also trigger, cancel, retry builds), `admin`
  * (everything: job configs, secrets, tokens); `--jobs` limits a token to jobs matching the patterns.
  */
+
+import type { TokenInfo } from '@distci/common';
 import type { Command } from 'commander';
 import { apiPath } from '../api-client.js';
-import type { TokenInfo } from '../api-types.js';
 import { cliError, EXIT } from '../cli-error.js';
 import { clientContext } from '../client-action.js';
 import { addClientOptions } from '../client-options.js';

@@ -1,7 +1,8 @@
 /** `distci workers` and `distci queue`: who is live, and what waits for how long and why. */
+
+import type { QueueView, WorkerPresence } from '@distci/common';
 import type { Command } from 'commander';
 import { apiPath } from '../api-client.js';
-import type { QueueView, WorkerPresence } from '../api-types.js';
 import { clientContext } from '../client-action.js';
 import { addClientOptions } from '../client-options.js';
 import { ago, duration, pc, table } from '../output.js';

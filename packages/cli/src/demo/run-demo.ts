@@ -7,8 +7,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Triggered } from '@distci/common';
 import { apiPath, createApiClient } from '../api-client.js';
-import type { Triggered } from '../api-types.js';
 import { readJobFile } from '../commands/job.js';
 import { buildExitCode, followBuild } from '../follow-build.js';
 import { pc } from '../output.js';

@@ -13,34 +13,14 @@ import type { CoordinationStore } from '../coordination-store.js';
 import type { DomainCaches } from '../domain-caches.js';
 import { distciError, isDistciError } from '../errors.js';
 import { blobKeys, zpaths } from '../keys.js';
-import { type BuildStatus, WORKER_KINDS } from '../types.js';
+import type { BuildView, StepView } from '../schemas/build-view.js';
+import { WORKER_KINDS } from '../types.js';
 import type { BuildRecord } from './build-record.js';
-import { type BuildState, decodeJson, type StepState } from './build-state.js';
+import { decodeJson, type StepState } from './build-state.js';
 import { readBuildState } from './build-state-node.js';
 import { readJobNode } from './trigger-build.js';
 
-export interface StepView extends Omit<StepState, 'v' | 'status'> {
-  id: string;
-  status: StepState['status'] | 'running' | 'pending';
-}
-
-export interface BuildView {
-  job: string;
-  number: number;
-  status: BuildStatus;
-  live: boolean;
-  trigger: BuildState['trigger'];
-  ref: string | null;
-  commit: string | null;
-  params: Record<string, string>;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  cancel: BuildState['cancel'];
-  /** Why the build ended `error` when no step says it (its control ticket gave up). */
-  error?: string;
-  steps: StepView[];
-}
+export type { BuildView, StepView };
 
 async function readJson<T>(blob: BlobStore, key: string): Promise<T> {
   const { body } = await blob.get(key);

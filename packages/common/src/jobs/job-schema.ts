@@ -1,184 +1,177 @@
 /**
- * The job config's JSON Schema: the contract of `POST /api/v1/jobs`. Published as
- * `docs/job-config.schema.json` (a test keeps the file equal to this object).
- * Field names are stable; new optional fields may be added.
+ * The job config's schema (TypeBox: plain JSON Schema with a static type): the contract of
+ * `POST /api/v1/jobs`, the one source of the `JobConfig` types (`job-config.ts`), of validation
+ * (`validate-job.ts`) and of `docs/job-config.schema.json` (`npm run schema`; a test keeps the file
+ * equal to `jobSchema`). Field names are stable; new optional fields may be added. Name patterns are
+ * the regexes of `keys.ts`.
  */
+import { Type } from 'typebox';
+import { ENV_NAME, JOB_NAME, LABEL, MATRIX_VALUE, STEP_NAME } from '../keys.js';
+import { bareEnum, matching, oneOf, stringMap } from '../schemas/schema-helpers.js';
 import { DURATION_PATTERN } from './duration.js';
 
-const name = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,99}$' } as const;
-const stepName = {
-  type: 'string',
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
-  description: 'Unique within the job; letters, digits, ".", "_" and "-".',
-} as const;
-const duration = { type: 'string', pattern: DURATION_PATTERN, description: 'e.g. 90s, 30m, 1h30m' } as const;
-const env = {
-  type: 'object',
-  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-  additionalProperties: { type: 'string' },
-} as const;
+/** The step types, in the order the docs list them. */
+export const STEP_TYPES = ['git-checkout', 'exec-shell', 'publish-artifacts', 'copy-artifacts'] as const;
+
+const name = matching(JOB_NAME);
+const stepName = matching(STEP_NAME, { description: 'Unique within the job; letters, digits, ".", "_" and "-".' });
+const duration = Type.String({ pattern: DURATION_PATTERN, description: 'e.g. 90s, 30m, 1h30m' });
+const env = stringMap(ENV_NAME);
+const label = matching(LABEL);
+const glob = Type.String({ minLength: 1, maxLength: 1024 });
 /** Secrets a job or step asks for, by name (`docs/job-config.md#secrets`). */
-const secrets = {
-  type: 'array',
-  items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+const secrets = Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), {
   uniqueItems: true,
   maxItems: 64,
   description: 'Secrets the steps get as environment variables, by name.',
-} as const;
-const params = {
-  type: 'object',
-  maxProperties: 64,
-  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
-  additionalProperties: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      default: { type: 'string', maxLength: 2048 },
-      description: { type: 'string', maxLength: 1000 },
-      choices: {
-        type: 'array',
-        minItems: 1,
-        maxItems: 256,
-        uniqueItems: true,
-        items: { type: 'string', maxLength: 2048 },
-      },
+});
+const params = Type.Record(
+  Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
+  Type.Object(
+    {
+      default: Type.Optional(Type.String({ maxLength: 2048 })),
+      description: Type.Optional(Type.String({ maxLength: 1000 })),
+      choices: Type.Optional(
+        Type.Array(Type.String({ maxLength: 2048 }), { minItems: 1, maxItems: 256, uniqueItems: true }),
+      ),
     },
+    { additionalProperties: false },
+  ),
+  {
+    maxProperties: 64,
+    description: 'Build parameters: each step sees each as an environment variable of the same name.',
   },
-  description: 'Build parameters: each step sees each as an environment variable of the same name.',
-} as const;
-const label = { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' } as const;
-const glob = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+);
 
 const stepCommon = {
   name: stepName,
-  needs: { type: 'array', items: { type: 'string' }, uniqueItems: true, description: 'Steps that must succeed first.' },
-  timeout: duration,
-  env,
-  priority: { type: 'integer', minimum: 0, maximum: 9 },
-  maxAttempts: { type: 'integer', minimum: 1, maximum: 10 },
-} as const;
+  needs: Type.Optional(Type.Array(Type.String(), { uniqueItems: true, description: 'Steps that must succeed first.' })),
+  timeout: Type.Optional(duration),
+  env: Type.Optional(env),
+  priority: Type.Optional(Type.Integer({ minimum: 0, maximum: 9 })),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+};
 
+export const GitCheckoutStepSchema = Type.Object(
+  {
+    type: Type.Literal('git-checkout'),
+    ...stepCommon,
+    ref: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ExecShellStepSchema = Type.Object(
+  {
+    type: Type.Literal('exec-shell'),
+    ...stepCommon,
+    run: Type.String({ minLength: 1, maxLength: 65536 }),
+    secrets: Type.Optional(secrets),
+    labels: Type.Optional(Type.Array(label, { uniqueItems: true })),
+    matrix: Type.Optional(
+      Type.Unsafe<Record<string, string[]>>({
+        type: 'object',
+        minProperties: 1,
+        propertyNames: { pattern: ENV_NAME.source },
+        additionalProperties: Type.Array(matching(MATRIX_VALUE), { minItems: 1, uniqueItems: true }),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PublishArtifactsStepSchema = Type.Object(
+  {
+    type: Type.Literal('publish-artifacts'),
+    ...stepCommon,
+    paths: Type.Array(glob, { minItems: 1 }),
+    optional: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+
+export const CopyArtifactsStepSchema = Type.Object(
+  {
+    type: Type.Literal('copy-artifacts'),
+    ...stepCommon,
+    from: Type.Object(
+      {
+        job: name,
+        build: Type.Optional(
+          oneOf([Type.Integer({ minimum: 1 }), bareEnum(['lastSuccessful', 'triggering'])], {
+            default: 'lastSuccessful',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    paths: Type.Array(glob, { minItems: 1 }),
+    into: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    optional: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+
+/** One step: `type` picks the branch (ajv's discriminator: one clear error for an unknown type). */
+export const StepConfigSchema = oneOf(
+  [GitCheckoutStepSchema, ExecShellStepSchema, PublishArtifactsStepSchema, CopyArtifactsStepSchema],
+  { type: 'object', required: ['name', 'type'], discriminator: { propertyName: 'type' } },
+);
+
+export const JobConfigSchema = Type.Object(
+  {
+    name,
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    repository: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ minLength: 1, maxLength: 2048 }),
+          ref: Type.Optional(Type.String({ minLength: 1, maxLength: 255, default: 'main' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    triggers: Type.Optional(
+      Type.Object(
+        {
+          github: Type.Optional(
+            Type.Object(
+              {
+                events: Type.Optional(Type.Array(bareEnum(['push', 'pull_request']), { uniqueItems: true })),
+                branches: Type.Optional(Type.Array(glob, { description: 'Branch globs; none means every branch.' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+          after: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  job: name,
+                  on: Type.Optional(bareEnum(['success', 'failure', 'always'], { default: 'success' })),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    env: Type.Optional(env),
+    params: Type.Optional(params),
+    secrets: Type.Optional(secrets),
+    timeout: Type.Optional(duration),
+    queueTimeout: Type.Optional(duration),
+    steps: Type.Array(StepConfigSchema, { minItems: 1, maxItems: 256 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The published document: the schema with its `$schema`, `$id` and title. */
 export const jobSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://distci.dev/schemas/job-config.json',
   title: 'distci job config',
-  type: 'object',
-  required: ['name', 'steps'],
-  additionalProperties: false,
-  properties: {
-    name,
-    description: { type: 'string', maxLength: 1000 },
-    repository: {
-      type: 'object',
-      required: ['url'],
-      additionalProperties: false,
-      properties: {
-        url: { type: 'string', minLength: 1, maxLength: 2048 },
-        ref: { type: 'string', minLength: 1, maxLength: 255, default: 'main' },
-      },
-    },
-    triggers: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        github: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            events: { type: 'array', items: { enum: ['push', 'pull_request'] }, uniqueItems: true },
-            branches: { type: 'array', items: glob, description: 'Branch globs; none means every branch.' },
-          },
-        },
-        after: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['job'],
-            additionalProperties: false,
-            properties: { job: name, on: { enum: ['success', 'failure', 'always'], default: 'success' } },
-          },
-        },
-      },
-    },
-    env,
-    params,
-    secrets,
-    timeout: duration,
-    queueTimeout: duration,
-    steps: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 256,
-      items: {
-        type: 'object',
-        required: ['name', 'type'],
-        discriminator: { propertyName: 'type' },
-        oneOf: [
-          {
-            additionalProperties: false,
-            properties: {
-              type: { const: 'git-checkout' },
-              ...stepCommon,
-              ref: { type: 'string', minLength: 1, maxLength: 255 },
-            },
-          },
-          {
-            additionalProperties: false,
-            required: ['run'],
-            properties: {
-              type: { const: 'exec-shell' },
-              ...stepCommon,
-              run: { type: 'string', minLength: 1, maxLength: 65536 },
-              secrets,
-              labels: { type: 'array', items: label, uniqueItems: true },
-              matrix: {
-                type: 'object',
-                minProperties: 1,
-                propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-                additionalProperties: {
-                  type: 'array',
-                  minItems: 1,
-                  items: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
-                  uniqueItems: true,
-                },
-              },
-            },
-          },
-          {
-            additionalProperties: false,
-            required: ['paths'],
-            properties: {
-              type: { const: 'publish-artifacts' },
-              ...stepCommon,
-              paths: { type: 'array', minItems: 1, items: glob },
-              optional: { type: 'boolean', default: false },
-            },
-          },
-          {
-            additionalProperties: false,
-            required: ['from', 'paths'],
-            properties: {
-              type: { const: 'copy-artifacts' },
-              ...stepCommon,
-              from: {
-                type: 'object',
-                required: ['job'],
-                additionalProperties: false,
-                properties: {
-                  job: name,
-                  build: {
-                    oneOf: [{ type: 'integer', minimum: 1 }, { enum: ['lastSuccessful', 'triggering'] }],
-                    default: 'lastSuccessful',
-                  },
-                },
-              },
-              paths: { type: 'array', minItems: 1, items: glob },
-              into: { type: 'string', minLength: 1, maxLength: 1024 },
-              optional: { type: 'boolean', default: false },
-            },
-          },
-        ],
-      },
-    },
-  },
-} as const;
+  ...JobConfigSchema,
+};

@@ -7,9 +7,9 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { distciError } from '../errors.js';
-import { type JobConfig, STEP_TYPES } from './job-config.js';
+import type { JobConfig } from './job-config.js';
 import { paramProblems } from './job-params.js';
-import { jobSchema } from './job-schema.js';
+import { jobSchema, STEP_TYPES } from './job-schema.js';
 
 export interface Problem {
   /** JSON path: `steps[2].needs`, `` for the whole document. */

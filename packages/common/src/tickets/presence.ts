@@ -8,23 +8,10 @@ import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
 import { zpaths } from '../keys.js';
+import type { WorkerPresence } from '../schemas/worker-views.js';
 import { WORKER_KINDS, type WorkerKind } from '../types.js';
 
-export interface WorkerPresence {
-  id: string;
-  kind: WorkerKind;
-  labels: string[];
-  host: string;
-  pid: number;
-  version: string;
-  /** How many tickets it runs at once. */
-  capacity: number;
-  /** What it runs now: ticket ids and attempts. */
-  running: Array<{ ticket: string; attempt: number; since: number }>;
-  startedAt: number;
-  /** `draining` after SIGTERM: no new claims. */
-  state: 'running' | 'paused' | 'draining';
-}
+export type { WorkerPresence } from '../schemas/worker-views.js';
 
 /** Writes (creates or updates) the presence node of a worker. */
 export async function writePresence(store: CoordinationStore, p: WorkerPresence): Promise<void> {

@@ -9,32 +9,13 @@
 import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import { parseLabelSetName, zpaths } from '../keys.js';
+import type { QueueEntry, QueueView } from '../schemas/worker-views.js';
 import { WORKER_KINDS, type WorkerKind } from '../types.js';
 import { canServe, claimedTicketIds } from './list-tickets.js';
 import { listWorkers, type WorkerPresence } from './presence.js';
 import { ticketRef } from './ticket.js';
 
-export interface QueueEntry {
-  kind: WorkerKind;
-  labels: string[];
-  waiting: number;
-  claimed: number;
-  /** How long the oldest waiting ticket has waited, ms; null when none waits. */
-  oldestWaitMs: number | null;
-  /** Live workers that may claim these tickets. */
-  workers: number;
-  /** Free slots among those workers. */
-  freeSlots: number;
-  servable: boolean;
-  /** Why the tickets wait, when they do. */
-  reason: string | null;
-}
-
-export interface QueueView {
-  at: number;
-  queues: QueueEntry[];
-  workers: WorkerPresence[];
-}
+export type { QueueEntry, QueueView } from '../schemas/worker-views.js';
 
 function describe(
   kind: WorkerKind,

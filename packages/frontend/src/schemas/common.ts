@@ -3,8 +3,8 @@
  * JSON Schema, so one definition serves validation (ajv), the handler's types (the type provider),
  * serialization (fast-json-stringify) and the OpenAPI document.
  */
-import { JOB_NAME } from '@distci/common';
-import { type Static, type TSchema, Type } from 'typebox';
+import { JOB_NAME, nullable } from '@distci/common';
+import { Type } from 'typebox';
 
 export const ErrorSchema = Type.Object(
   {
@@ -23,10 +23,7 @@ export function errors<S extends number>(...statuses: S[]): Record<S | '5xx', ty
   return out;
 }
 
-/** A primitive schema that also allows null (`{type: [t, 'null']}`: fast to serialize). */
-export function nullable<T extends TSchema & { type: string }>(schema: T) {
-  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
-}
+export { nullable };
 
 export const JobName = Type.String({ pattern: JOB_NAME.source, description: 'The job name.' });
 export const BuildNumber = Type.Integer({ minimum: 1, maximum: 9_999_999_999, description: 'The build number.' });

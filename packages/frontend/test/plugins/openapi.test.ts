@@ -17,6 +17,8 @@ t.test('openapi.json', async (t) => {
     routes.map((r) => r.route),
     [
       'DELETE /api/v1/jobs/{job}',
+      'DELETE /api/v1/secrets/{name}',
+      'DELETE /api/v1/tokens/{id}',
       'GET /api/v1/jobs',
       'GET /api/v1/jobs/{job}',
       'GET /api/v1/jobs/{job}/builds',
@@ -26,6 +28,8 @@ t.test('openapi.json', async (t) => {
       'GET /api/v1/jobs/{job}/builds/{n}/events',
       'GET /api/v1/jobs/{job}/builds/{n}/logs/{step}',
       'GET /api/v1/queue',
+      'GET /api/v1/secrets',
+      'GET /api/v1/tokens',
       'GET /api/v1/workers',
       'GET /healthz',
       'GET /readyz',
@@ -33,8 +37,10 @@ t.test('openapi.json', async (t) => {
       'POST /api/v1/jobs/{job}/builds',
       'POST /api/v1/jobs/{job}/builds/{n}/cancel',
       'POST /api/v1/jobs/{job}/builds/{n}/steps/{step}/retry',
+      'POST /api/v1/tokens',
       'POST /api/v1/webhooks/github',
       'PUT /api/v1/jobs/{job}',
+      'PUT /api/v1/secrets/{name}',
     ],
   );
   for (const { route, op } of routes) {
