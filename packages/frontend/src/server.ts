@@ -29,6 +29,9 @@ export interface RunningFrontend {
 export async function startFrontend(input: StartFrontendInput): Promise<RunningFrontend> {
   const owned = input.storage ? null : await openStorage(input.storageOptions ?? compileStorageOptions());
   const storage = input.storage ?? owned!;
+  // A directory store is this machine's own: made here (its first put always did), so /readyz, which
+  // reports a missing bucket, does not report a fresh data dir as one.
+  if (storage.blob.kind === 'directory') await storage.blob.createContainer();
   const store = await storage.connect();
   let app: FastifyInstance;
   try {

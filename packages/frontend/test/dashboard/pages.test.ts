@@ -13,7 +13,7 @@ const EVIL = '<img src=x onerror=alert(1)>';
 
 async function setup(t: Test) {
   const f = await testFrontend(t, await embeddedStorage(t));
-  const job = jobConfig('web', { description: `builds <b>the</b> site ${EVIL}` });
+  const job = jobConfig('web', { description: `builds <b>the</b> site ${EVIL}`, params: { TARGET: { default: 'x' } } });
   t.equal((await f.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: AUTH, payload: job })).statusCode, 201);
   const trigger = await f.app.inject({
     method: 'POST',

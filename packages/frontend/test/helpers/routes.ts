@@ -30,5 +30,9 @@ export const WRITE_ROUTES: WriteRoute[] = [
     url: '/api/v1/jobs/web/builds/1/steps/build/retry',
     auth: 'token',
   },
+  { method: 'PUT', path: '/api/v1/secrets/{name}', url: '/api/v1/secrets/NPM_TOKEN', auth: 'token' },
+  { method: 'DELETE', path: '/api/v1/secrets/{name}', url: '/api/v1/secrets/NPM_TOKEN', auth: 'token' },
+  { method: 'POST', path: '/api/v1/tokens', url: '/api/v1/tokens', auth: 'token' },
+  { method: 'DELETE', path: '/api/v1/tokens/{id}', url: '/api/v1/tokens/0123456789ab', auth: 'token' },
   { method: 'POST', path: '/api/v1/webhooks/github', url: '/api/v1/webhooks/github', auth: 'signature' },
 ];

@@ -22,7 +22,10 @@ t.test('trigger, list, read, cancel', async (t) => {
       await post(
         app,
         '/api/v1/jobs',
-        jobConfig('web', { repository: { url: 'https://example.com/web.git', ref: 'main' } }),
+        jobConfig('web', {
+          repository: { url: 'https://example.com/web.git', ref: 'main' },
+          params: { LEVEL: { default: '1' } },
+        }),
       )
     ).statusCode,
     201,
