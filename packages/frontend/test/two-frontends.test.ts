@@ -37,6 +37,7 @@ t.test('a build triggered through one frontend is followed to its end through an
 
   const job = {
     name: 'hello',
+    params: { WHO: { default: 'you' } },
     steps: [
       {
         name: 'greet',

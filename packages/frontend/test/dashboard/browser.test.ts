@@ -30,7 +30,8 @@ if (!existsSync(CHROMIUM)) {
 } else {
   const storage = await embeddedStorage(t);
   const { app } = await testFrontend(t, storage);
-  await startWorkers(t, storage, { control: 1, 'exec-shell': 1 });
+  // isolation none: the gated step waits for a file of the test's, which a sandbox would not see.
+  await startWorkers(t, storage, { control: 1, 'exec-shell': 1 }, 'none');
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   const dir = await mkdtemp(join(tmpdir(), 'distci-dash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
