@@ -28,8 +28,15 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
     // A worker can do nothing without its bucket: refuse to start, naming it (a supervisor restarts it).
     await checkStorage(storage);
   } catch (err) {
-    await storage.close();
-    throw cliError((err as Error).message, { code: (err as { code?: string }).code });
+    const code = (err as { code?: string }).code;
+    if (code === 'DISTCI_STORAGE_NOT_INITIALISED') {
+      await storage.close();
+      throw cliError((err as Error).message, { code });
+    }
+    // The object store did not answer (down, restarting): that is no proof the bucket is missing. Start
+    // anyway; steps retry their storage calls, and a worker that exits here would stay down until
+    // something restarts it (the chaos suite's RGW kill showed a git-checkout worker lost this way).
+    log.info(`object store not reachable at start (${(err as Error).message}); starting anyway`);
   }
   let set: Awaited<ReturnType<typeof startWorkers>>;
   try {
