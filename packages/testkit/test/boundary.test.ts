@@ -8,10 +8,11 @@
  *
  * Static: reads each file's `import … from '@distci/common'` (and `export … from`) statements.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import { repoRoot } from '../src/harness/services.js';
+import { tsFiles } from './source-files.js';
 
 const packagesDir = join(repoRoot, 'packages');
 
@@ -46,23 +47,6 @@ const DOMAIN_AND_ADAPTERS = [
   // fenced finish applies exactly the given ops) on each adapter, so it speaks in ops by design.
   'packages/testkit/src/conformance/',
 ];
-
-function tsFiles(dir: string): string[] {
-  let out: string[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (name !== 'node_modules' && name !== 'dist') out = out.concat(tsFiles(path));
-    } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 const FROM_COMMON = /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?(\{[^}]*\}|\*\s+as\s+\w+)\s+from\s+'@distci\/common'/g;
 

@@ -2,7 +2,15 @@
  * What the pages read, through the domain layer the API routes use (`distci.jobs`, `distci.builds`,
  * `distci.tickets`): no storage code of its own, so a page shows exactly what the API answers.
  */
-import { type BuildView, type Distci, isDistciError, planBuild, type QueueView, type StepView } from '@distci/common';
+import {
+  type BuildView,
+  type Distci,
+  isDistciError,
+  newStepState,
+  planBuild,
+  type QueueView,
+  type StepView,
+} from '@distci/common';
 
 /** Every job name with a config or builds (a deleted job keeps its versions and builds). */
 export function listJobNames(distci: Distci): Promise<string[]> {
@@ -84,23 +92,8 @@ export async function pageSteps(
     }));
   for (const sh of shapes) {
     const v = byId.get(sh.id);
-    const base: StepView = v ?? {
-      id: sh.id,
-      status: view.live ? 'pending' : 'skipped',
-      attempt: null,
-      worker: null,
-      queuedAt: view.createdAt,
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      reason: null,
-      message: null,
-      cacheHit: null,
-      commit: null,
-      workspace: null,
-      artifacts: null,
-      logChunks: null,
-    };
+    const { v: _version, ...blank } = newStepState(view.createdAt);
+    const base: StepView = v ?? { ...blank, id: sh.id, status: view.live ? 'pending' : 'skipped' };
     steps.push({
       ...base,
       name: sh.name,
