@@ -18,7 +18,7 @@ import { makeRepo } from '../bench/lib/jobs.js';
 import { stopAllProcesses } from '../bench/lib/processes.js';
 import { machineInfo } from '../bench/lib/report.js';
 import { ChaosApi } from './lib/api.js';
-import { checkArtifacts, checkJob, FINAL, leftovers, zkNodes } from './lib/checks.js';
+import { checkArtifacts, checkJob, describeClaim, FINAL, leftovers, zkNodes } from './lib/checks.js';
 import { type Cluster, type Kind, startCluster } from './lib/cluster.js';
 import { type Ensemble, startEnsemble } from './lib/ensemble.js';
 import { type FaultPlan, prng, runFaults } from './lib/faults.js';
@@ -398,6 +398,11 @@ try {
   console.log(`\n${md}`);
   for (const list of [results.buildsLost, results.buildsStuck, twice, wrong, results.artifactsMissing, left]) {
     for (const line of list.slice(0, 10)) console.log(`  ! ${line}`);
+  }
+  // A claim left over is held by a live worker: say whose, and what that worker said about it (CI keeps
+  // only this output, not the log directory).
+  for (const claim of left.filter((p) => p.startsWith('/claims/')).slice(0, 3)) {
+    console.log(`\n  claim ${claim}: ${await describeClaim(store, claim, logDir)}`);
   }
   log(`results: ${join(args.out, `${name}.{json,md}`)}`);
 } catch (err) {

@@ -5,6 +5,8 @@
  * the manifest's sha256; ZooKeeper is back to its baseline size.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type ArtifactManifest,
   type BlobStore,
@@ -47,6 +49,37 @@ export function leftovers(nodes: string[]): string[] {
       /^\/claims\/[^/]+\/[^/]+$/.test(p) ||
       /^\/jobs\/[^/]+\/builds\/b-\d+$/.test(p),
   );
+}
+
+/**
+ * Who holds a claim left over (its node's data: worker, attempt, start) and the lines of that worker's
+ * log about the ticket, with the log's last lines: what a stuck build's diagnosis starts from.
+ */
+export async function describeClaim(store: CoordinationStore, claim: string, logDir: string): Promise<string> {
+  let data: { worker?: string; attempt?: number; startedAt?: number };
+  try {
+    data = JSON.parse((await store.get(claim)).data.toString());
+  } catch (err) {
+    return `unreadable (${(err as Error).message})`;
+  }
+  const out = [
+    `worker ${data.worker}, attempt ${data.attempt}, claimed ${new Date(data.startedAt ?? 0).toISOString()}`,
+  ];
+  const name = claim.slice(claim.lastIndexOf('/') + 1).replace(/-\d+$/, '');
+  const ticketId = name.slice(name.indexOf('~') + 1);
+  for (const file of readdirSync(logDir).filter((f) => f.endsWith('.log'))) {
+    const lines = readFileSync(join(logDir, file), 'utf8').split('\n');
+    if (!data.worker || !lines.some((l) => l.includes(data.worker!))) continue;
+    out.push(`    log ${file}, lines about ${ticketId}:`);
+    out.push(
+      ...lines
+        .filter((l) => l.includes(ticketId))
+        .slice(-15)
+        .map((l) => `      ${l}`),
+    );
+    out.push('    its last lines:', ...lines.slice(-15).map((l) => `      ${l}`));
+  }
+  return out.join('\n');
 }
 
 export interface JobCheck {

@@ -85,23 +85,28 @@ export async function claimLoop(input: ClaimLoopInput): Promise<void> {
         const candidates = pickWindow(refs, free, window);
         let claimed = 0;
         let lost = 0;
+        const failures: unknown[] = [];
         // Claim in batches of the free capacity, the batch's claims in parallel: one round trip per batch
         // instead of one per ticket, so the list the batch came from is as fresh as it can be.
         while (candidates.length > 0 && !signal.aborted) {
           const want = Math.min(free - claimed, freeSlots());
           if (want <= 0) break;
-          const results = await Promise.all(candidates.splice(0, want).map((ref) => claimTicket(store, ref, me)));
-          for (const result of results) {
-            if (result.outcome === 'claimed') {
-              claimed++;
-              start(result.claim);
-            } else if (result.outcome === 'exhausted') {
-              await failExhausted(store, tickets, handler, result.ticket, report);
-            } else {
-              lost++;
-            }
+          // allSettled, not all: when one claim of the batch fails, the others may have claimed, and a
+          // claim that is not started holds its ticket for as long as this session lives.
+          const settled = await Promise.allSettled(
+            candidates.splice(0, want).map((ref) => claimTicket(store, ref, me)),
+          );
+          for (const s of settled) if (s.status === 'fulfilled' && s.value.outcome === 'claimed') start(s.value.claim);
+          for (const s of settled) {
+            if (s.status === 'rejected') failures.push(s.reason);
+            else if (s.value.outcome === 'claimed') claimed++;
+            else if (s.value.outcome === 'exhausted') {
+              await failExhausted(store, tickets, handler, s.value.ticket, report).catch((err) => failures.push(err));
+            } else lost++;
           }
+          if (failures.length > 0) break;
         }
+        if (failures.length > 0) throw failures[0];
         window = nextWindow(window, free, lost);
         // More tickets than we tried, and room left: look again at once rather than at the next watch.
         again = refs.length > claimed && freeSlots() > 0 && claimed > 0;

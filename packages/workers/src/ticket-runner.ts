@@ -13,6 +13,8 @@
  * | any end after the signal said `session-lost` | abandon                                        |
  * | returned, but its ops conflict (NodeExists, BadVersion, NoNode) | release, not counted as lost |
  * | threw                                    | back off (jittered exponential), release counted as lost; at `maxAttempts` fail it with the handler's `exhausted` outcome |
+ * | `exhausted` threw (its stores fail too)  | back off, release counted as lost: a later attempt gives up                |
+ * | finishing failed, not fenced             | release counted as lost; only when that fails too is the claim left to its session |
  */
 import {
   backoffMs,
@@ -64,12 +66,17 @@ export async function runTicket(input: RunTicketInput): Promise<void> {
     if (isDistciError(err, 'DISTCI_CLAIM_LOST')) {
       report('fenced', coerceError(err).message);
     } else {
-      // Finishing failed for a reason other than fencing (the store is failing): the claim lives on
-      // with this session and the ticket stays claimed until the session ends. Say so loudly.
-      report(
-        'error',
-        `ticket not finished (${coerceError(err).message}); ${claim.claimPath} is held until this session ends`,
-      );
+      // Finishing failed for a reason other than fencing (the store is failing). Holding the claim would
+      // hold the ticket for as long as this session lives, which may be for ever: give it back once
+      // more (counted as lost), and only if that fails too is the claim left to the session's end.
+      const cause = coerceError(err).message;
+      try {
+        await input.tickets.release(claim, { lost: true });
+        report('released', `ticket not finished (${cause}); given back`);
+      } catch (again) {
+        if (isDistciError(again, 'DISTCI_CLAIM_LOST')) report('fenced', coerceError(again).message);
+        else report('error', `ticket not finished (${cause}); ${claim.claimPath} is held until this session ends`);
+      }
     }
   }
 }
@@ -112,9 +119,17 @@ async function endTicket({
     }
   }
   if (claim.ticket.data.lost + 1 >= claim.ticket.data.maxAttempts) {
-    const exhausted: Outcome = (await handler.exhausted?.(claim.ticket, store, failure?.message)) ?? {
-      status: 'fail',
-    };
+    let exhausted: Outcome;
+    try {
+      exhausted = (await handler.exhausted?.(claim.ticket, store, failure?.message)) ?? { status: 'fail' };
+    } catch (err) {
+      // Giving up needs the stores too (the control worker ends the build and archives it): when they
+      // fail, back off and give the ticket back, so that a later attempt gives up (or succeeds) instead.
+      await delay(backoffMs(claim.ticket.data.lost, RETRY_BASE_MS, RETRY_MAX_MS), controller.signal);
+      if (controller.signal.reason === 'session-lost') return ['abandoned', 'the session was lost while backing off'];
+      await tickets.release(claim, { lost: true });
+      return ['released', `could not give up (${coerceError(err).message}); a later attempt will`];
+    }
     try {
       await tickets.fail(claim, resultOf(exhausted));
     } catch (err) {
