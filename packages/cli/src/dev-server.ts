@@ -58,7 +58,12 @@ export async function startDev(options: DevOptions, log: EventLog, env = process
   const secretsKey = env.DISTCI_SECRETS_KEY_FILE
     ? loadSecretsKey(env.DISTCI_SECRETS_KEY_FILE)
     : await loadOrCreateSecretsKey(join(dataDir, SECRETS_KEY_FILE));
-  const fo = compileFrontendOptions({ port: options.port, host: options.host, tokens: [token], secretsKey }, env);
+  // One machine, the operator's own: local repositories (the demo's) are allowed unless env says no.
+  process.env.DISTCI_ALLOW_LOCAL_REPOSITORIES ??= env.DISTCI_ALLOW_LOCAL_REPOSITORIES ?? 'true';
+  const fo = compileFrontendOptions(
+    { port: options.port, host: options.host, tokens: [token], secretsKey },
+    { ...env, DISTCI_ALLOW_LOCAL_REPOSITORIES: env.DISTCI_ALLOW_LOCAL_REPOSITORIES ?? 'true' },
+  );
   const storage = await openStorage(storageOptions);
   let workers: WorkerSet | undefined;
   let frontend: Awaited<ReturnType<typeof startFrontend>> | undefined;

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
     status: 400,
     summary: 'A job config is invalid; `details.problems` lists each problem with its JSON path.',
   },
+  DISTCI_LOCAL_REPOSITORY: {
+    status: 400,
+    summary: 'A repository URL is a local path or file:// URL, and this system does not allow local repositories.',
+  },
   DISTCI_JOB_NOT_FOUND: { status: 404, summary: 'No job with that name.' },
   DISTCI_JOB_EXISTS: { status: 409, summary: 'A job with that name exists (create-only request).' },
   DISTCI_JOB_CHANGED: { status: 412, summary: 'The job changed since the ETag sent in If-Match was read.' },
@@ -91,6 +95,7 @@ export const ERROR_CODES = {
     status: 400,
     summary: 'The request does not match the route schema; `details` names the part and the schema path.',
   },
+  DISTCI_JSON_TOO_DEEP: { status: 400, summary: 'A JSON body nests arrays and objects deeper than 64 levels.' },
   DISTCI_UNAUTHORIZED: { status: 401, summary: 'The request needs a valid bearer token.' },
   DISTCI_FORBIDDEN: {
     status: 403,

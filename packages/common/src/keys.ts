@@ -61,12 +61,15 @@ export function assertJobName(job: string): string {
   return job;
 }
 
+/** 200 characters: a step id (a matrix combination's `name[k=v,…]`) is one segment of its keys. */
+export const MAX_SEGMENT_LENGTH = 200;
+
 /**
  * One path segment (znode name or key segment) from free text such as a step name (`test[cc=gcc]`):
  * refuses `/`, `\`, NUL, empty, `.` and `..`, so a segment can never climb out of its parent.
  */
 export function segment(value: string, what = 'name'): string {
-  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value) || value.length > 200) {
+  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value) || value.length > MAX_SEGMENT_LENGTH) {
     throw distciError('DISTCI_BAD_PATH', `${what} '${value}' cannot be used in a path`, {
       hint: 'use 1-200 characters without "/", "\\" or NUL, other than "." and ".."',
     });

@@ -13,6 +13,7 @@ import { runInboxSweeper } from './github/inbox-sweeper.js';
 import { ssePlugin } from './live/sse.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { jsonBodyPlugin } from './plugins/json-body.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
@@ -39,6 +40,7 @@ export default async function app(fastify: FastifyInstance, { storage, options }
   await fastify.register(storagePlugin, { storage, options });
   await fastify.register(validationPlugin);
   await fastify.register(errorHandlerPlugin);
+  await fastify.register(jsonBodyPlugin);
   await fastify.register(rateLimitPlugin);
   await fastify.register(authPlugin);
   await fastify.register(metricsPlugin);

@@ -33,6 +33,15 @@ export async function createFrontend({ storage, options, logger }: CreateFronten
     // Errors before routing (a URL that does not decode): the same error shape as every other.
     frameworkErrors: (error, _request, reply) => sendError(reply, error),
     routerOptions: { maxParamLength: 1024 },
+    // A slow or stalled client cannot hold a connection (and a buffered body) for ever.
+    requestTimeout: options.requestTimeoutMs,
+    connectionTimeout: options.connectionTimeoutMs,
+    // Node checks request timeouts every 30 s by default (a 30 s timeout could take 60 s to act), and
+    // ignores requestTimeout silently while headersTimeout (default 60 s) is longer.
+    http: {
+      connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+      headersTimeout: Math.min(60_000, options.requestTimeoutMs),
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await fastify.register(fp(app, { name: 'distci-frontend' }), { storage, options });
   return fastify as unknown as FastifyInstance;

@@ -13,7 +13,10 @@
  * | read access | `--read-auth` | `DISTCI_READ_AUTH` = `public` \| `token` | `public` |
  * | GitHub webhook secret | — | `DISTCI_GITHUB_SECRET` | none: every delivery is refused (401) |
  * | job body limit | — | `DISTCI_JOB_BODY_LIMIT` (bytes) | 1 MiB |
- * | webhook body limit | — | `DISTCI_WEBHOOK_BODY_LIMIT` (bytes) | 25 MiB (GitHub caps payloads at 25 MB) |
+ * | webhook body limit | — | `DISTCI_WEBHOOK_BODY_LIMIT` (bytes, up to 25 MiB) | 5 MiB (GitHub caps payloads at 25 MB) |
+ * | request timeout (whole request received) | — | `DISTCI_REQUEST_TIMEOUT_MS` | 30000 |
+ * | idle connection timeout | — | `DISTCI_CONNECTION_TIMEOUT_MS` | 60000 |
+ * | allow local repository URLs | `--allow-local-repositories` | `DISTCI_ALLOW_LOCAL_REPOSITORIES` = `true` \| `false` | `false` (`distci dev`: `true`) |
  * | writes per client per minute | — | `DISTCI_RATE_LIMIT_WRITES` | 300 |
  * | 404s per client per minute | — | `DISTCI_RATE_LIMIT_NOT_FOUND` | 60 |
  * | public base URL (for `url` fields) | `--public-url` | `DISTCI_PUBLIC_URL` | none: URLs are paths (`/api/v1/…`) |
@@ -27,12 +30,25 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { distciError, loadSecretsKey, type SecretsKey } from '@distci/common';
+import { allowLocalRepositoriesFrom, distciError, loadSecretsKey, type SecretsKey } from '@distci/common';
 
 /** 1 MiB: the largest job config anyone should write by hand is a few KiB. */
 export const DEFAULT_JOB_BODY_LIMIT = 1024 * 1024;
+/**
+ * 5 MiB: a push or pull_request payload is a few KiB to a few hundred (GitHub lists at most 20 commits),
+ * and the body is held in memory until its signature can be checked — 25 MiB (GitHub's cap, the most
+ * `DISTCI_WEBHOOK_BODY_LIMIT` may be set to) per slow connection held 180 MB for 8 connections.
+ */
+export const DEFAULT_WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 /** 25 MiB: GitHub caps webhook payloads at 25 MB and drops larger ones itself. */
-export const DEFAULT_WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+export const MAX_WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+/**
+ * 30 s: the longest a client may take to send a whole request (headers and body; the largest is a
+ * webhook of at most 25 MiB, which GitHub sends in well under a second). Answers (SSE) are not bounded.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** 60 s: a connection silent this long is closed; SSE streams send a keepalive every 15 s. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
 /** 64 KiB: every other body (trigger params, retry) is small. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** 500 ms: a log chunk is written about once a second, so a follower sees it within ~half a chunk. */
@@ -61,6 +77,10 @@ export interface FrontendOptions {
   readonly logLevel: string;
   readonly logPollMs: number;
   readonly webhookSweepMs: number;
+  readonly requestTimeoutMs: number;
+  readonly connectionTimeoutMs: number;
+  /** Whether job configs may name a local repository (`file://`, a path): `repository-location.ts`. */
+  readonly allowLocalRepositories: boolean;
 }
 
 export interface FrontendFlags {
@@ -78,6 +98,7 @@ export interface FrontendFlags {
   rateLimits?: { writesPerMinute?: number; notFoundPerMinute?: number };
   logPollMs?: number;
   webhookSweepMs?: number;
+  allowLocalRepositories?: boolean;
 }
 
 const bad = (name: string, value: string, hint: string) =>
@@ -161,7 +182,7 @@ export function compileFrontendOptions(
         env.DISTCI_WEBHOOK_BODY_LIMIT,
         DEFAULT_WEBHOOK_BODY_LIMIT,
         1024,
-        64 << 20,
+        MAX_WEBHOOK_BODY_LIMIT,
       ),
       other: DEFAULT_BODY_LIMIT,
     }),
@@ -192,5 +213,20 @@ export function compileFrontendOptions(
       0,
       86_400_000,
     ),
+    requestTimeoutMs: int(
+      'DISTCI_REQUEST_TIMEOUT_MS',
+      env.DISTCI_REQUEST_TIMEOUT_MS,
+      DEFAULT_REQUEST_TIMEOUT_MS,
+      100,
+      3_600_000,
+    ),
+    connectionTimeoutMs: int(
+      'DISTCI_CONNECTION_TIMEOUT_MS',
+      env.DISTCI_CONNECTION_TIMEOUT_MS,
+      DEFAULT_CONNECTION_TIMEOUT_MS,
+      100,
+      3_600_000,
+    ),
+    allowLocalRepositories: flags.allowLocalRepositories ?? allowLocalRepositoriesFrom(env),
   } satisfies FrontendOptions);
 }

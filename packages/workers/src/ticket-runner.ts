@@ -12,7 +12,7 @@
  * | any end after the signal said `drain`    | release (not counted as lost): others take it now |
  * | any end after the signal said `session-lost` | abandon                                        |
  * | returned, but its ops conflict (NodeExists, BadVersion, NoNode) | release, not counted as lost |
- * | threw                                    | back off (jittered exponential), release counted as lost; at `maxAttempts` fail it with the handler's `exhausted` outcome |
+ * | threw                                    | back off (jittered exponential), release counted as lost, its message kept in the ticket; at `maxAttempts` fail it with the handler's `exhausted` outcome (which sees that message) |
  * | `exhausted` threw (its stores fail too)  | back off, release counted as lost: a later attempt gives up                |
  * | finishing failed, not fenced             | release counted as lost; only when that fails too is the claim left to its session |
  */
@@ -118,16 +118,20 @@ async function endTicket({
       failure = coerceError(err);
     }
   }
+  const error = failure?.message ?? 'the handler failed';
   if (claim.ticket.data.lost + 1 >= claim.ticket.data.maxAttempts) {
+    // The ticket as it would be had this attempt been released: counted, with the error that ended it.
+    const data = claim.ticket.data;
+    const last = { ...claim.ticket, data: { ...data, lost: data.lost + 1, failures: (data.failures ?? 0) + 1, error } };
     let exhausted: Outcome;
     try {
-      exhausted = (await handler.exhausted?.(claim.ticket, store, failure?.message)) ?? { status: 'fail' };
+      exhausted = (await handler.exhausted?.(last, store, failure?.message)) ?? { status: 'fail' };
     } catch (err) {
       // Giving up needs the stores too (the control worker ends the build and archives it): when they
       // fail, back off and give the ticket back, so that a later attempt gives up (or succeeds) instead.
       await delay(backoffMs(claim.ticket.data.lost, RETRY_BASE_MS, RETRY_MAX_MS), controller.signal);
       if (controller.signal.reason === 'session-lost') return ['abandoned', 'the session was lost while backing off'];
-      await tickets.release(claim, { lost: true });
+      await tickets.release(claim, { lost: true, error });
       return ['released', `could not give up (${coerceError(err).message}); a later attempt will`];
     }
     try {
@@ -145,6 +149,6 @@ async function endTicket({
   // otherwise burn its attempts in milliseconds. A drain or session loss ends the wait early.
   await delay(backoffMs(claim.ticket.data.lost, RETRY_BASE_MS, RETRY_MAX_MS), controller.signal);
   if (controller.signal.reason === 'session-lost') return ['abandoned', 'the session was lost while backing off'];
-  await tickets.release(claim, { lost: true });
+  await tickets.release(claim, { lost: true, error });
   return ['released', `handler failed: ${failure?.message}`];
 }

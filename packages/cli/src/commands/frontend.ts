@@ -18,8 +18,12 @@ export function frontendCommand(program: Command): void {
       .option('--tokens-file <file>', 'API tokens, one a line (env DISTCI_TOKENS_FILE; or DISTCI_TOKENS=a,b)')
       .option('--secrets-key-file <file>', 'the key that seals secrets (env DISTCI_SECRETS_KEY_FILE; mode 0600)')
       .option('--public-url <url>', 'the URL people reach it at, for `url` fields (env DISTCI_PUBLIC_URL)')
-      .option('--log-level <level>', 'request log level (env DISTCI_LOG_LEVEL; default info)'),
-  ).action(async (opts: Record<string, string | undefined>) => {
+      .option('--log-level <level>', 'request log level (env DISTCI_LOG_LEVEL; default info)')
+      .option(
+        '--allow-local-repositories',
+        'accept jobs whose repository is a local path or file:// URL (env DISTCI_ALLOW_LOCAL_REPOSITORIES)',
+      ),
+  ).action(async (opts: Record<string, string | boolean | undefined>) => {
     const { runFrontend } = await import('../daemons/run-frontend.js');
     await runFrontend(opts);
   });

@@ -35,7 +35,11 @@ export function workerCommand(program: Command): void {
         '--isolation <mode>',
         'exec-shell steps: bwrap (a bubblewrap sandbox; refuses to start without a working one) or none\n(steps see the worker) (env DISTCI_ISOLATION; default bwrap)',
       )
-      .option('--json', 'log worker events as JSON lines'),
+      .option('--json', 'log worker events as JSON lines')
+      .option(
+        '--allow-local-repositories',
+        'git-checkout: check out local paths and file:// URLs (env DISTCI_ALLOW_LOCAL_REPOSITORIES)',
+      ),
   ).action(async (kind: string, opts: Record<string, string | boolean | undefined>) => {
     const { runWorker } = await import('../daemons/run-worker.js');
     await runWorker(kind, opts);

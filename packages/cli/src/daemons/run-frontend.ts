@@ -8,15 +8,17 @@ import { storageFlags } from '../storage-flags.js';
 import { describeStorage } from './describe-storage.js';
 import { listenError } from './listen-error.js';
 
-export async function runFrontend(opts: Record<string, string | undefined>): Promise<void> {
+export async function runFrontend(opts: Record<string, string | boolean | undefined>): Promise<void> {
   const log = createEventLog();
+  const flag = (name: string) => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const options = compileFrontendOptions({
-    port: opts.port,
-    host: opts.host,
-    tokensFile: opts.tokensFile,
-    secretsKeyFile: opts.secretsKeyFile,
-    publicUrl: opts.publicUrl,
-    logLevel: opts.logLevel,
+    port: flag('port'),
+    host: flag('host'),
+    tokensFile: flag('tokensFile'),
+    secretsKeyFile: flag('secretsKeyFile'),
+    publicUrl: flag('publicUrl'),
+    logLevel: flag('logLevel'),
+    ...(opts.allowLocalRepositories === true ? { allowLocalRepositories: true } : {}),
   });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   const storage = await openStorage(storageOptions);

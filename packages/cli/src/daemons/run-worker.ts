@@ -23,6 +23,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   const metrics = createWorkerMetrics();
   const keyFile = (opts.secretsKeyFile as string | undefined) ?? process.env.DISTCI_SECRETS_KEY_FILE;
   const secretsKey = kind === 'exec-shell' && keyFile ? loadSecretsKey(keyFile) : null;
+  if (opts.allowLocalRepositories === true) process.env.DISTCI_ALLOW_LOCAL_REPOSITORIES = 'true';
   const storage = await openStorage(storageOptions);
   try {
     // A worker can do nothing without its bucket: refuse to start, naming it (a supervisor restarts it).

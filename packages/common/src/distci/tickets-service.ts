@@ -44,7 +44,7 @@ export interface TicketsService {
   /** The attempt failed (exit code, timeout, cancelled): recorded like `complete`, the writes say how. */
   fail(claim: Claim, result?: TicketResult): Promise<void>;
   /** Gives the ticket back at once (`lost`: counted as a vanished attempt). */
-  release(claim: Claim, options?: { lost?: boolean }): Promise<void>;
+  release(claim: Claim, options?: { lost?: boolean; error?: string }): Promise<void>;
   /** Ends a ticket whose claims vanished `maxAttempts` times; false when someone else ended it. */
   failExhausted(ticket: Ticket, result?: TicketResult): Promise<boolean>;
   /** Ensures the kind's queue and claim parents exist (a worker starting: its watches need them). */

@@ -5,5 +5,7 @@ export * from './job-params.js';
 export * from './job-schema.js';
 export * from './job-store.js';
 export * from './plan-build.js';
+export * from './repository-location.js';
 export * from './trigger-cycles.js';
 export * from './validate-job.js';
+export * from './validate-limits.js';

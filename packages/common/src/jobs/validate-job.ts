@@ -10,6 +10,7 @@ import { distciError } from '../errors.js';
 import type { JobConfig } from './job-config.js';
 import { paramProblems } from './job-params.js';
 import { jobSchema, STEP_TYPES } from './job-schema.js';
+import { limitProblems } from './validate-limits.js';
 
 export interface Problem {
   /** JSON path: `steps[2].needs`, `` for the whole document. */
@@ -159,7 +160,7 @@ export function validateJob(input: unknown): ValidationResult {
     return { ok: false, problems: unique };
   }
   const job = copy as JobConfig;
-  const problems = semanticProblems(job);
+  const problems = [...semanticProblems(job), ...limitProblems(job)];
   return problems.length ? { ok: false, problems } : { ok: true, job };
 }
 

@@ -23,7 +23,7 @@ import { distciError, isDistciError } from '../errors.js';
 import { assertTxnFits } from '../txn-budget.js';
 import type { Claim } from './claim-ticket.js';
 import { sessionBack } from './session-wait.js';
-import { encodeTicket, type Ticket, type TicketData } from './ticket.js';
+import { encodeTicket, MAX_TICKET_ERROR_CHARS, type Ticket, type TicketData } from './ticket.js';
 
 /** How many fenced ops precede the caller's ops in a finishing multi. */
 const FENCE_OPS = 2;
@@ -117,17 +117,21 @@ export function finishTicket(store: CoordinationStore, claim: Claim, ops: readon
 
 /**
  * Gives the ticket back at once, so another worker can claim it without waiting for a session timeout
- * (drain on SIGTERM). `lost: true` counts the attempt as lost (the handler crashed).
+ * (drain on SIGTERM). `lost: true` counts the attempt as lost; with `error` (the handler threw), as a
+ * handler failure whose message is kept in the ticket for the `exhausted` outcome.
  */
 export async function releaseTicket(
   store: CoordinationStore,
   claim: Claim,
-  options: { lost?: boolean } = {},
+  options: { lost?: boolean; error?: string } = {},
 ): Promise<void> {
   const data: TicketData = {
     ...claim.ticket.data,
     state: 'waiting',
     lost: claim.ticket.data.lost + (options.lost ? 1 : 0),
+    ...(options.lost && options.error !== undefined
+      ? { failures: (claim.ticket.data.failures ?? 0) + 1, error: options.error.slice(0, MAX_TICKET_ERROR_CHARS) }
+      : {}),
   };
   await fencedMulti(
     store,

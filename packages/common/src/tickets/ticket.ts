@@ -44,6 +44,9 @@ export interface TicketSpec {
 
 export type TicketState = 'waiting' | 'claimed';
 
+/** 500 characters: enough for git's `fatal:` line and a path; keeps the ticket far below 4 KiB. */
+export const MAX_TICKET_ERROR_CHARS = 500;
+
 /** The JSON stored in a ticket node. */
 export interface TicketData {
   v: 1;
@@ -53,6 +56,10 @@ export interface TicketData {
   attempt: number;
   /** How many claims vanished without finishing (crash, partition, expiry, handler crash). */
   lost: number;
+  /** How many of the `lost` attempts were the handler failing (a thrown error), not a vanished claim. */
+  failures?: number;
+  /** The last handler failure's message (at most MAX_TICKET_ERROR_CHARS), so giving up can say why. */
+  error?: string;
   state: TicketState;
   /** The worker holding (or last holding) the ticket. */
   worker?: string;

@@ -27,16 +27,21 @@ const TriggerBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 256,
-        pattern: '^[^\\s\\x00-\\x1f]+$',
-        description: 'branch, tag, ref or commit',
+        // No leading '-': git would read it as an option.
+        pattern: '^(?!-)[^\\s\\x00-\\x1f]+$',
+        description: 'branch, tag, ref or commit (not starting with -)',
       }),
     ),
     params: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 2048 }), {
-        maxProperties: 64,
-        additionalProperties: false,
-        description: 'build parameters (names like environment variables)',
-      }),
+      Type.Record(
+        Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
+        Type.String({ maxLength: 2048, pattern: '^[^\\x00]*$' }),
+        {
+          maxProperties: 64,
+          additionalProperties: false,
+          description: 'build parameters (names like environment variables)',
+        },
+      ),
     ),
   },
   { additionalProperties: false },

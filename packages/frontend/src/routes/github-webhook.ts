@@ -3,7 +3,8 @@
  *
  * 1. The body is kept raw (this route's own content-type parsers) and its `X-Hub-Signature-256` is
  *    checked before anything else, in `preValidation` — wrong or missing → 401 `DISTCI_BAD_SIGNATURE`,
- *    nothing read or written. No bearer token: the signature is the authentication.
+ *    nothing read or written. A missing or malformed header (or no secret here) is refused in
+ *    `onRequest`, before the body is read (`webhook-guards.ts`). No bearer token: the signature is the authentication.
  * 2. `X-GitHub-Event` / `X-GitHub-Delivery` are then validated; the payload parsed.
  * 3. `ping` → 200. `push`, `pull_request` → the matching jobs (`match-jobs.ts`) are built through the
  *    inbox (`webhook-inbox.ts`): recorded create-only first, so a redelivery (same `X-GitHub-Delivery`)
@@ -17,6 +18,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { buildRequestOf, matchJobs } from '../github/match-jobs.js';
 import { verifySignature } from '../github/signature.js';
+import { eventLabel, refuseUnsigned } from '../github/webhook-guards.js';
 import { errors } from '../schemas/common.js';
 import { buildUrl } from '../urls.js';
 
@@ -66,6 +68,17 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
     {
       bodyLimit: options.bodyLimits.webhook,
       config: { auth: 'signature' },
+      onRequest: async (request) => {
+        try {
+          refuseUnsigned(options.githubSecret, request.headers['x-hub-signature-256']);
+        } catch (err) {
+          fastify.metrics.webhookDeliveries.inc({
+            event: eventLabel(request.headers['x-github-event']),
+            outcome: 'rejected',
+          });
+          throw err;
+        }
+      },
       schema: {
         tags: ['webhooks'],
         summary: 'GitHub webhook (ping, push, pull_request), authenticated by X-Hub-Signature-256',
@@ -76,7 +89,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
       preValidation: async (request) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         if (!verifySignature(options.githubSecret, body, request.headers['x-hub-signature-256'])) {
-          const event = String(request.headers['x-github-event'] ?? 'unknown').slice(0, 64);
+          const event = eventLabel(request.headers['x-github-event']);
           fastify.metrics.webhookDeliveries.inc({ event, outcome: 'rejected' });
           throw distciError('DISTCI_BAD_SIGNATURE', 'the X-Hub-Signature-256 of this delivery is missing or wrong', {
             hint: options.githubSecret
@@ -105,7 +118,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
         });
       }
       if (req === null) {
-        fastify.metrics.webhookDeliveries.inc({ event, outcome: 'ignored' });
+        fastify.metrics.webhookDeliveries.inc({ event: eventLabel(event), outcome: 'ignored' });
         return { ...answer, ignored: true };
       }
       const received = await webhooks.receive(delivery, async () => {
@@ -123,11 +136,14 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
         };
       });
       if (!received) {
-        fastify.metrics.webhookDeliveries.inc({ event, outcome: 'ignored' });
+        fastify.metrics.webhookDeliveries.inc({ event: eventLabel(event), outcome: 'ignored' });
         return { ...answer, ignored: true };
       }
       const { record, duplicate, triggered } = received;
-      fastify.metrics.webhookDeliveries.inc({ event, outcome: duplicate ? 'duplicate' : 'triggered' });
+      fastify.metrics.webhookDeliveries.inc({
+        event: eventLabel(event),
+        outcome: duplicate ? 'duplicate' : 'triggered',
+      });
       if (triggered) fastify.metrics.buildsTriggered.inc({ trigger: 'github' }, triggered);
       request.log.info(
         { delivery, event, duplicate, triggered, builds: record.targets.map((t) => `${t.job}#${t.build}`) },

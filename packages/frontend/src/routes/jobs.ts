@@ -10,6 +10,8 @@ import {
   credentialWarnings,
   distciError,
   isDistciError,
+  localRepositoryError,
+  localRepositoryProblem,
   type Problem,
   type StoredJob,
   validateJob,
@@ -49,6 +51,15 @@ function badIfMatch(value: string): never {
 export const jobRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { jobs } = fastify.distci;
   const options = fastify.frontendOptions;
+  // A local repository URL reads the worker's disk (another job's git cache, any checkout): refused
+  // unless the operator allows them (`repository-location.ts`).
+  fastify.addHook('preHandler', async (request) => {
+    if (request.method !== 'POST' && request.method !== 'PUT') return;
+    const url = (request.body as { repository?: { url?: unknown } } | null)?.repository?.url;
+    if (typeof url === 'string' && localRepositoryProblem(url, options.allowLocalRepositories)) {
+      throw localRepositoryError(url);
+    }
+  });
 
   fastify.post(
     '/api/v1/jobs',

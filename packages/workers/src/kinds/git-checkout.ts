@@ -22,6 +22,7 @@
  * Failures (`StepRunResult.reason`):
  * | what | result |
  * |---|---|
+ * | a local repository (a path, `file://`) on a worker that does not allow them | `failure`, reason `exit-code`, the rule and the option in the message |
  * | no repository in the job, a ref or commit the repository does not have, a repository that does not exist or refuses us, a URL git cannot use | `failure`, reason `exit-code` (the config's fault: another attempt gives the same answer), git's words in the log and the message |
  * | the network (host unknown, connection refused/reset, timeouts, a hung-up remote), the object store | thrown: the runtime releases the ticket and another attempt retries; after `maxAttempts`, `infrastructure` |
  * | cancel, timeout, drain, session loss | git is killed through the step's signal; the handler reports why |
@@ -30,7 +31,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isDistciError } from '@distci/common';
+import { allowLocalRepositoriesFrom, isDistciError, localRepositoryProblem } from '@distci/common';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
 import { storeWorkspace } from '../steps/workspace.js';
 import {
@@ -51,6 +52,11 @@ export interface GitCheckoutOptions {
    * else `<OS temp dir>/distci-git-cache`.
    */
   cacheDir?: string;
+  /**
+   * Whether a local path or `file://` URL may be checked out (`repository-location.ts`). Default:
+   * `DISTCI_ALLOW_LOCAL_REPOSITORIES` (false unless `true`); `distci dev` sets it.
+   */
+  allowLocalRepositories?: boolean;
 }
 
 /** The default git cache dir for `env`. */
@@ -136,6 +142,13 @@ export function createGitCheckoutKind(options: GitCheckoutOptions = {}): StepKin
       }
       const { url } = repository;
       if (url.startsWith('-')) return failure(ctx, `repository URL '${url}' cannot start with '-'`);
+      // Also checked when the job is saved; a job saved before (or by a frontend that allows them) meets
+      // this worker's own rule here.
+      const local = localRepositoryProblem(
+        url,
+        options.allowLocalRepositories ?? allowLocalRepositoriesFrom(process.env),
+      );
+      if (local) return failure(ctx, local);
       const stepRef = ctx.config.type === 'git-checkout' ? ctx.config.ref : undefined;
       const ref = stepRef ?? ctx.payload.ref ?? repository.ref ?? 'main';
       if (ref.startsWith('-') || /[\s\0]/.test(ref)) return failure(ctx, `ref '${ref}' is not a git ref name`);

@@ -16,6 +16,10 @@
  * - A mirror that fails for a local reason (a crash mid-fetch leaves `shallow.lock` or a ref lock, a
  *   disk error corrupts a pack) is thrown away and rebuilt once: the cache is only a cache.
  *
+ * Every git client dies after `DISTCI_GIT_TIMEOUT_MS` (default 10 min): a server that accepts the
+ * connection and never answers held a checkout (and its worker slot) for as long as the step's own
+ * timeout, which by default is none. A timeout counts as transient (the network).
+ *
  * Git runs through simple-git with an abort signal (the step's), no terminal prompts
  * (`GIT_TERMINAL_PROMPT=0`: a private repository fails at once instead of hanging on a password prompt)
  * and `--` before every URL, so that a URL from a job config is never read as an option.
@@ -23,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coerceError } from '@distci/common';
+import { coerceError, distciError } from '@distci/common';
 import { nanoid } from 'nanoid';
 import { type SimpleGit, simpleGit } from 'simple-git';
 
@@ -49,11 +53,33 @@ function gitEnv(): Record<string, string> {
   return { ...env, GIT_TERMINAL_PROMPT: '0' };
 }
 
-/** A git client in `baseDir` whose processes die when `signal` aborts. */
+/**
+ * 10 min: a shallow fetch of a large repository (1 GB) over a slow link takes a few minutes; a git
+ * command that takes longer than this is hung, not working.
+ */
+export const DEFAULT_GIT_TIMEOUT_MS = 600_000;
+
+/** `DISTCI_GIT_TIMEOUT_MS` from `env`: how long one git client (a few commands) may run. */
+export function gitTimeoutMs(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.DISTCI_GIT_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_GIT_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 86_400_000) {
+    throw distciError('DISTCI_BAD_OPTION', `DISTCI_GIT_TIMEOUT_MS=${raw} is not valid`, {
+      hint: 'use milliseconds, 100..86400000',
+    });
+  }
+  return n;
+}
+
+/** simple-git's message when its abort signal fires; ours fires on the step's stop or the git timeout. */
+const ABORTED = /abort signal received/i;
+
+/** A git client in `baseDir` whose processes die when `signal` aborts or after `gitTimeoutMs()`. */
 export function gitIn(baseDir: string, signal: AbortSignal): SimpleGit {
   return simpleGit({
     baseDir,
-    abort: signal,
+    abort: AbortSignal.any([signal, AbortSignal.timeout(gitTimeoutMs())]),
     config: GIT_CONFIG,
     allowEnvironment: ['GIT_TERMINAL_PROMPT'],
     // `init --template=` (an empty template) keeps sample hooks out of every archive, and any hook a
@@ -82,6 +108,10 @@ export interface GitFailure {
 
 export function describeGitError(err: unknown): GitFailure {
   const raw = coerceError(err).message.trim();
+  // Callers check the step's own signal first: an abort they did not cause is the git timeout.
+  if (ABORTED.test(raw)) {
+    return { message: `git did not finish within ${gitTimeoutMs()} ms (DISTCI_GIT_TIMEOUT_MS)`, transient: true };
+  }
   const lines = raw.split('\n').map((l) => l.trim());
   const important = lines.filter((l) => /^(fatal|error|remote):/i.test(l));
   const message = (important.length ? important : lines.filter(Boolean)).join('; ') || 'git failed';

@@ -11,7 +11,9 @@
  *    end whatever happens.
  * 5. The kind runs; its output goes to the step's log; the resulting workspace is stored under this
  *    attempt's key (only when the kind changed it).
- * 6. The result is recorded with `stepResult` (step state + an `advance` control ticket) in the
+ * 6. An error no retry can fix (`step-failure.ts`: a refused path, a key too long) fails the step at
+ *    once with its message; any other error is thrown, and the runtime retries the ticket.
+ * 7. The result is recorded with `stepResult` (step state + an `advance` control ticket) in the
  *    ticket's finishing transaction — or, after session loss or drain, not at all (the runtime
  *    abandons or releases the ticket).
  */
@@ -20,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BuildState,
-  coerceError,
   type Distci,
   type FailureReason,
   type JobConfig,
@@ -38,6 +39,7 @@ import {
 import type { ConfigCache } from '../control/config-cache.js';
 import type { Outcome, TicketHandler } from '../ticket-handler.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
+import { classifyStepFailure, exhaustedMessage } from './step-failure.js';
 import { stepSecrets } from './step-secrets.js';
 import { restoreWorkspaces, storeWorkspace } from './workspace.js';
 
@@ -144,16 +146,14 @@ export function createStepHandler({
   };
 
   return {
-    exhausted(ticket: Ticket, _store, cause?: string): Outcome {
+    exhausted(ticket: Ticket): Outcome {
       const payload = ticket.data.payload as StepPayload;
       const state: StepState = {
         ...newStepState(),
         status: 'failure',
         attempt: ticket.data.attempt,
         reason: 'infrastructure',
-        message: cause
-          ? `gave up after ${ticket.data.attempt} attempts: ${cause}`
-          : `the step's worker was lost ${ticket.data.lost} times (crash, partition or expiry)`,
+        message: exhaustedMessage(ticket),
         finishedAt: Date.now(),
       };
       return finish(payload, state, 'fail');
@@ -286,7 +286,21 @@ export function createStepHandler({
         };
         return finish(payload, state, state.status === 'success' ? 'complete' : 'fail');
       } catch (err) {
-        log.write(`\n[distci] ${coerceError(err).message}\n`);
+        const why = stop as StepStopReason | null;
+        const failure = classifyStepFailure(err);
+        log.write(`\n[distci] ${failure.message}\n`);
+        if (failure.permanent && why !== 'session-lost' && why !== 'drain') {
+          // Another attempt would meet the same refusal: fail now, saying what failed.
+          const state: StepState = {
+            ...base,
+            status: 'failure',
+            reason: 'infrastructure',
+            message: `the step could not run: ${failure.message}`,
+            finishedAt: Date.now(),
+            logChunks: await log.close().catch(() => null),
+          };
+          return finish(payload, state, 'fail');
+        }
         await log.close().catch(() => {});
         throw err;
       } finally {

@@ -53,7 +53,11 @@ export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind
     DISTCI_S3_PREFIX: `${uniqueName('c')}/`,
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    // The tests' repositories are local dirs (no network here).
+    DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
   };
+  // The in-process git-checkout workers read it from this process's environment.
+  process.env.DISTCI_ALLOW_LOCAL_REPOSITORIES = 'true';
   const storage = await openStorage(compileStorageOptions({}, env));
   const store = await storage.connect();
   const events: WorkerEvent[] = [];

@@ -64,7 +64,7 @@ t.test('a branch checks out its tip and records the exact commit; the workspace 
   await repo.commit('one', { 'README.md': 'one\n' });
   const tip = await repo.commit('two', { 'README.md': 'two\n', 'src/app.js': 'console.log(1)\n' });
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const { result, log } = await checkout(t, kind, { job: job(repo.dir), blob });
   t.match(result, { status: 'success', commit: tip, cacheHit: false, workspace: 'changed' });
   t.equal(result.workspaceKey, blobKeys.checkoutCache(repositoryId(repo.dir), tip));
@@ -86,7 +86,7 @@ t.test('an explicit commit (from a webhook) is checked out exactly, also when th
   const first = await repo.commit('one', { 'a.txt': 'first\n' });
   await repo.commit('two', { 'a.txt': 'second\n' });
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const { result } = await checkout(t, kind, {
     job: job(pathToFileURL(repo.dir).href),
     blob,
@@ -105,13 +105,13 @@ t.test('the second checkout of a commit is a cache hit with identical content, a
   for (let i = 0; i < 200; i++) files[`src/f${i}.txt`] = `${i}`.repeat(10_000);
   const tip = await repo.commit('many files', files);
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const cold = await checkout(t, kind, { job: job(repo.dir), blob, build: 1 });
   t.match(cold.result, { status: 'success', cacheHit: false, commit: tip });
   const coldTree = await treeOf(cold.dir);
 
   // A different worker (its own empty git cache) and another build: still a hit.
-  const other = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const other = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const hit = await checkout(t, other, { job: job(repo.dir), blob, build: 2 });
   t.match(hit.result, { status: 'success', cacheHit: true, commit: tip, workspace: 'changed' });
   t.equal(hit.result.workspaceKey, cold.result.workspaceKey);
@@ -129,7 +129,7 @@ t.test('the git cache makes the next fetch incremental, and a broken mirror is r
   await repo.commit('one', files);
   const blob = await testDirectoryBlobStore(t);
   const cacheDir = await tempDir(t);
-  const kind = createGitCheckoutKind({ cacheDir });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir });
   const cold = await checkout(t, kind, { job: job(repo.dir), blob, build: 1 });
   const mirror = join(cacheDir, `${repositoryId(repo.dir)}.git`);
   t.equal((await git('git', ['rev-parse', '--is-bare-repository'], { cwd: mirror })).stdout.trim(), 'true');
@@ -167,7 +167,7 @@ t.test('tags, a step-level ref and the repository ref choose what is checked out
   await repo.git('checkout', '--quiet', 'main');
   const main = await repo.commit('v2', { 'v.txt': '2\n' });
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
 
   const tag = await checkout(t, kind, { job: job(repo.dir, { ref: 'v1.0' }), blob, build: 1 });
   t.match(tag.result, { status: 'success', commit: v1 }, 'an annotated tag resolves to its commit');
@@ -192,7 +192,7 @@ t.test('bad input fails the step with a clear message (reason exit-code), never 
   const repo = await testRepo(t);
   await repo.commit('one', { 'a.txt': 'a\n' });
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
 
   const noRef = await checkout(t, kind, { job: job(repo.dir, { ref: 'nope' }), blob, build: 1 });
   t.match(noRef.result, {
@@ -231,7 +231,7 @@ t.test('bad input fails the step with a clear message (reason exit-code), never 
 
 t.test('an unreachable host is an infrastructure error: thrown, so the runtime retries the ticket', async (t) => {
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const step = await testStep(t, { job: job('http://127.0.0.1:1/repo.git'), blob });
   await t.rejects(kind.run(step.ctx), { message: /git could not reach .*: .*(refused|connect)/i });
 });
@@ -240,7 +240,7 @@ t.test('an aborted step stops git and reports failure, leaving the verdict to th
   const repo = await testRepo(t);
   await repo.commit('one', { 'a.txt': 'a\n' });
   const blob = await testDirectoryBlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const step = await testStep(t, { job: job(repo.dir), blob });
   step.abort('cancelled');
   t.match(await kind.run(step.ctx), { status: 'failure', workspace: 'unchanged' });
@@ -257,7 +257,7 @@ t.test(
     t.teardown(() => store.close());
     const stored = await saveJob(store, blob, job(repo.dir));
     const handler = createStepHandler({
-      kind: createGitCheckoutKind({ cacheDir: await tempDir(t) }),
+      kind: createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) }),
       distci: openDistci({ store, blob }),
       configs: createConfigCache(blob),
       workerId: 'test-worker',
@@ -311,7 +311,7 @@ t.test('s3: a checkout and its cache hit on the real Ceph RGW', async (t) => {
   const repo = await testRepo(t);
   const tip = await repo.commit('one', { 'a.txt': 'a\n', 'bin/tool': Buffer.from([0, 1, 2, 255]) });
   const blob = testS3BlobStore(t);
-  const kind = createGitCheckoutKind({ cacheDir: await tempDir(t) });
+  const kind = createGitCheckoutKind({ allowLocalRepositories: true, cacheDir: await tempDir(t) });
   const cold = await checkout(t, kind, { job: job(repo.dir), blob, build: 1 });
   t.match(cold.result, { status: 'success', cacheHit: false, commit: tip });
   const hit = await checkout(t, kind, { job: job(repo.dir), blob, build: 2 });
