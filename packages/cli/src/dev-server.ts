@@ -13,6 +13,7 @@ import { compileStorageOptions, loadOrCreateSecretsKey, loadSecretsKey, WORKER_K
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
 import { openStorage, type Storage } from '@distci/storage';
 import { listenError } from './daemons/listen-error.js';
+import { secureDataDir } from './data-dir.js';
 import type { EventLog } from './event-log.js';
 import { hostLabels, startWorkers, type WorkerSet } from './start-workers.js';
 import { loadOrCreateToken } from './token.js';
@@ -51,6 +52,7 @@ function devEnv(env: Record<string, string | undefined>): Record<string, string 
 export async function startDev(options: DevOptions, log: EventLog, env = process.env): Promise<DevServer> {
   const storageOptions = compileStorageOptions({ dataDir: options.dataDir }, devEnv(env));
   const { dataDir } = storageOptions;
+  await secureDataDir(dataDir);
   // The git-checkout worker's mirrors live with the rest of the state (default: the OS temp dir).
   process.env.DISTCI_GIT_CACHE_DIR ??= join(dataDir, 'git-cache');
   const { token, created } = await loadOrCreateToken(dataDir);

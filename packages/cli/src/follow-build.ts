@@ -16,12 +16,15 @@ import type { ApiClient } from './api-client.js';
 import { readStepLog, watchBuild } from './live-api.js';
 import { duration, mark, pc, status } from './output.js';
 import { renderBuild, stepNote } from './render-build.js';
+import { createTextCleaner, terminalMode } from './terminal-text.js';
 
 export interface FollowOptions {
   json: boolean;
   /** Follow one step only: its raw log on stdout, no prefixes. */
   step?: string;
   write?: (text: string) => void;
+  /** Log bytes as logged, escape sequences and all (`terminal-text.ts`); default: cleaned for stdout. */
+  raw?: boolean;
 }
 
 /** 5 s: once the build is over, how long its last log streams may take to deliver their final chunk. */
@@ -103,6 +106,17 @@ function createPrinter(options: FollowOptions) {
   };
   const prefix = (step: string) => `${colour(step)(step.padEnd(width))} ${pc.dim('│')} `;
   const json = (value: unknown) => write(`${JSON.stringify(value)}\n`);
+  // A log may hold sequences that act on the reader's terminal: removed (`terminal-text.ts`).
+  const mode = terminalMode(options.raw === true, options.write ? false : process.stdout.isTTY);
+  const cleaners = new Map<string, ReturnType<typeof createTextCleaner>>();
+  const cleaner = (step: string) => {
+    let c = cleaners.get(step);
+    if (!c) {
+      c = createTextCleaner(mode);
+      cleaners.set(step, c);
+    }
+    return c;
+  };
   return {
     steps(view: BuildView) {
       width = Math.min(40, Math.max(width, ...view.steps.map((s) => s.id.length)));
@@ -110,13 +124,16 @@ function createPrinter(options: FollowOptions) {
     },
     log(step: string, attempt: number, text: string) {
       if (options.json) return json({ type: 'log', step, attempt, text });
-      if (options.step) return write(text);
-      const lines = ((partial.get(step) ?? '') + text).split('\n');
+      const clean = cleaner(step).push(text);
+      if (options.step) return write(clean);
+      const lines = ((partial.get(step) ?? '') + clean).split('\n');
       partial.set(step, lines.pop()!);
       for (const line of lines) write(`${prefix(step)}${line}\n`);
     },
     flush(step: string) {
-      const rest = partial.get(step);
+      const held = cleaners.get(step)?.end() ?? '';
+      if (held && options.step && !options.json) write(held);
+      const rest = (partial.get(step) ?? '') + (options.step ? '' : held);
       partial.delete(step);
       if (rest && !options.json && !options.step) write(`${prefix(step)}${rest}\n`);
     },
@@ -229,9 +246,10 @@ export async function printStepLog(
   api: ApiClient,
   view: BuildView,
   s: StepView,
-  options: { json: boolean; header: boolean },
+  options: { json: boolean; header: boolean; raw?: boolean },
 ): Promise<void> {
   const write = (text: string) => void process.stdout.write(text);
+  const cleaner = createTextCleaner(terminalMode(options.raw === true));
   if (options.header && !options.json) write(`${pc.bold(`── ${s.id}`)} ${status(s.status)}\n`);
   if (s.attempt === null) return;
   const controller = new AbortController();
@@ -244,9 +262,10 @@ export async function printStepLog(
     write(
       options.json
         ? `${JSON.stringify({ type: 'log', step: s.id, attempt: s.attempt, text: item.text })}\n`
-        : item.text,
+        : cleaner.push(item.text),
     );
     last = item.text;
   }
+  if (!options.json) write(cleaner.end());
   if (!options.json && options.header && !last.endsWith('\n')) write('\n');
 }

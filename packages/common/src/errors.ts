@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   DISTCI_BLOB_STORE_ERROR: { status: 503, summary: 'The object store failed in an unexpected way.' },
   // Builds and steps (API)
   DISTCI_STEP_NOT_FOUND: { status: 404, summary: 'The build has no step with that id.' },
+  DISTCI_ATTEMPT_NOT_FOUND: { status: 404, summary: 'The step has had no attempt with that number (yet).' },
   DISTCI_BUILD_FINISHED: { status: 409, summary: 'The build finished already; it cannot be cancelled.' },
   DISTCI_BUILD_NOT_FINISHED: {
     status: 409,

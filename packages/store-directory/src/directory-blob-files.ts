@@ -28,14 +28,14 @@ function badPath(key: string, path: string, why: string): DistciError {
  * refused, never followed); null when it is missing and `create` is false.
  */
 export async function objectDir(base: string, loc: KeyLocation, create: boolean): Promise<string | null> {
-  if (create) await mkdir(base, { recursive: true });
+  if (create) await mkdir(base, { recursive: true, mode: 0o700 });
   let dir = base;
   for (const name of loc.dirs) {
     dir = join(dir, name);
     let stat: Stats | null = await lstat(dir).catch((err) => (errno(err) === 'ENOENT' ? null : Promise.reject(err)));
     if (!stat) {
       if (!create) return null;
-      await mkdir(dir).catch((err) => (errno(err) === 'EEXIST' ? undefined : Promise.reject(err)));
+      await mkdir(dir, { mode: 0o700 }).catch((err) => (errno(err) === 'EEXIST' ? undefined : Promise.reject(err)));
       stat = await lstat(dir);
     }
     if (stat.isSymbolicLink()) throw badPath(loc.key, dir, 'is a symlink');
@@ -93,7 +93,7 @@ export async function createTemp(
     const tmp = join(dir, `~tmp-${randomUUID()}`);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     try {
-      return { dir, tmp, handle: await open(tmp, flags, 0o644) };
+      return { dir, tmp, handle: await open(tmp, flags, 0o600) }; // the store's own: no other user reads it
     } catch (err) {
       if (errno(err) !== 'ENOENT' || attempt >= CREATE_ATTEMPTS) throw err;
     }

@@ -78,7 +78,7 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   // Three tries: each lost race against another process taking over the same stale lock costs one.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(path, 'wx');
+      const fd = openSync(path, 'wx', 0o600);
       try {
         writeSync(fd, mine);
       } finally {

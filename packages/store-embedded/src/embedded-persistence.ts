@@ -94,7 +94,7 @@ export class Persistence {
     };
     const t0 = performance.now();
     const dir = opts.dataDir;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const lock = acquireDataDirLock(dir);
     try {
       for (const name of readdirSync(dir)) if (name.endsWith('.tmp')) unlinkSync(join(dir, name));

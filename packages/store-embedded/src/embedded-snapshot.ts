@@ -29,7 +29,7 @@ export interface Snapshot {
 export async function writeSnapshot(dir: string, snapshot: Snapshot): Promise<number> {
   const file = join(dir, snapshotFileName(snapshot.zxid));
   const body = Buffer.from(JSON.stringify({ format: FORMAT, zxid: snapshot.zxid, nodes: snapshot.nodes }));
-  const handle = await open(`${file}.tmp`, 'w');
+  const handle = await open(`${file}.tmp`, 'w', 0o600);
   try {
     await handle.writeFile(body);
     await handle.datasync();

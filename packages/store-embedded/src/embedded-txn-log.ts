@@ -115,7 +115,7 @@ export class TxnLogWriter {
     private readonly fsync: boolean,
     existingBytes = 0,
   ) {
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, 'a', 0o600);
     this.bytes = existingBytes;
   }
 

@@ -26,8 +26,8 @@ function collectParam(value: string, previous: Record<string, string>): Record<s
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-async function follow(ctx: ClientContext, job: string, n: number, step?: string): Promise<void> {
-  const final = await followBuild(ctx.api, job, n, { json: ctx.options.json, step });
+async function follow(ctx: ClientContext, job: string, n: number, step?: string, raw = false): Promise<void> {
+  const final = await followBuild(ctx.api, job, n, { json: ctx.options.json, step, raw });
   process.exitCode = buildExitCode(final, step);
 }
 
@@ -105,11 +105,15 @@ export function buildCommand(program: Command): void {
       .argument('<job>')
       .argument('<n>')
       .option('--step <id>', 'one step (a matrix step is e.g. "test[os=linux]")')
-      .option('--follow', 'stream live until the build ends; exit 0 on success, 1 on failure'),
-  ).action(async (job: string, n: string, opts: { step?: string; follow?: boolean }, cmd: Command) => {
+      .option('--follow', 'stream live until the build ends; exit 0 on success, 1 on failure')
+      .option(
+        '--raw',
+        'print escape sequences as logged (default: colours kept on a terminal, every other sequence removed)',
+      ),
+  ).action(async (job: string, n: string, opts: { step?: string; follow?: boolean; raw?: boolean }, cmd: Command) => {
     const ctx = await clientContext(cmd);
     const number = buildNumber(n);
-    if (opts.follow) return follow(ctx, job, number, opts.step);
+    if (opts.follow) return follow(ctx, job, number, opts.step, opts.raw === true);
     const view = await ctx.api.json<BuildView>('GET', apiPath('jobs', job, 'builds', number));
     const steps = opts.step ? view.steps.filter((s) => s.id === opts.step) : view.steps;
     if (opts.step && steps.length === 0) {
@@ -120,7 +124,9 @@ export function buildCommand(program: Command): void {
         },
       );
     }
-    for (const s of steps) await printStepLog(ctx.api, view, s, { json: ctx.options.json, header: !opts.step });
+    for (const s of steps) {
+      await printStepLog(ctx.api, view, s, { json: ctx.options.json, header: !opts.step, raw: opts.raw === true });
+    }
   });
 
   addClientOptions(

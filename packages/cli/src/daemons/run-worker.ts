@@ -4,6 +4,7 @@ import { compileStorageOptions, isWorkerKind, loadSecretsKey, WORKER_KINDS } fro
 import { checkStorage, openStorage, type Storage } from '@distci/storage';
 import { createWorkerMetrics, startWorkerHttp, type WorkerHttp, type WorkerMetrics } from '@distci/workers';
 import { cliError, EXIT } from '../cli-error.js';
+import { secureDataDir } from '../data-dir.js';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { startWorkers, type WorkerSet } from '../start-workers.js';
@@ -17,7 +18,10 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   const log = createEventLog({ json: opts.json === true });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
-  if (typeof opts.dataDir === 'string') process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
+  if (typeof opts.dataDir === 'string') {
+    await secureDataDir(storageOptions.dataDir);
+    process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
+  }
   const metricsPort = parseMetricsPort(opts.metricsPort ?? process.env.DISTCI_METRICS_PORT);
   const metricsHost = (opts.metricsHost as string | undefined) ?? process.env.DISTCI_METRICS_HOST ?? '127.0.0.1';
   const metrics = createWorkerMetrics();

@@ -2,13 +2,14 @@
  * `GET /api/v1/jobs/:job/builds/:n/logs/:step`: a step's log.
  * - Plain (`text/plain`): the chunks of the step's attempt concatenated, byte for byte, as far as they
  *   exist now. The attempt is the step's (committed when finished, the running claim's while it runs);
- *   `?attempt=` picks another. Headers: `X-Distci-Attempt`, `X-Distci-Build` (the build whose log it is:
+ *   `?attempt=` picks another (one the step has not had is 404 `DISTCI_ATTEMPT_NOT_FOUND`). Headers: `X-Distci-Attempt`, `X-Distci-Build` (the build whose log it is:
  *   a retry's copied step shows the log of the build that ran it).
  * - `?follow=1`: server-sent events, one per chunk, `id` = chunk number, until the step is finished and
  *   every chunk was sent (`live/log-follow.ts` documents the polling, the encoding and resuming with
  *   `Last-Event-ID`).
  */
 import { Readable } from 'node:stream';
+import { distciError } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { followLog } from '../live/log-follow.js';
@@ -49,6 +50,14 @@ export const buildLogRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { job, n, step } = request.params;
       const { attempt: pinned, follow } = request.query;
       const resolved = await resolveStep(distci, job, n, step);
+      // An attempt the step has not had (yet) has no log: 404, not an empty 200.
+      const attempts = resolved.step?.attempt ?? 0;
+      if (pinned !== undefined && pinned > attempts) {
+        throw distciError('DISTCI_ATTEMPT_NOT_FOUND', `step '${step}' of build ${n} has no attempt ${pinned}`, {
+          hint: attempts ? `its attempts are 1-${attempts}` : 'it has not started yet',
+          details: { job, build: n, step, attempt: pinned, attempts },
+        });
+      }
       if (follow === '1' || follow === 'true') {
         const last = lastEventId(request);
         const stream = openSse(fastify, reply, 'logs');

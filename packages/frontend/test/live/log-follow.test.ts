@@ -197,6 +197,15 @@ t.test('following a step that has not started waits for it, and a finished one e
   const other = await app.inject({ method: 'GET', url: '/api/v1/jobs/web/builds/1/logs/build?attempt=1' });
   t.equal(other.body, '');
   t.equal(other.headers['x-distci-attempt'], '1');
+  // An attempt the step never had: 404 (was an empty 200), plain and followed.
+  for (const url of [
+    '/api/v1/jobs/web/builds/1/logs/build?attempt=7',
+    '/api/v1/jobs/web/builds/1/logs/build?attempt=7&follow=1',
+  ]) {
+    const none = await app.inject({ method: 'GET', url });
+    t.equal(none.statusCode, 404, url);
+    t.equal(none.json().code, 'DISTCI_ATTEMPT_NOT_FOUND', url);
+  }
   // A step that is not in the build's plan.
   const missing = await app.inject({ method: 'GET', url: '/api/v1/jobs/web/builds/1/logs/nope' });
   t.equal(missing.statusCode, 404);
