@@ -14,6 +14,7 @@ import { gitCheckoutKind } from './kinds/git-checkout.js';
 import { publishArtifactsKind } from './kinds/publish-artifacts.js';
 import { resolveIsolation } from './kinds/sandbox.js';
 import { createStepHandler, type StepKind } from './steps/step-handler.js';
+import { sweepWorkRoots } from './steps/work-dirs.js';
 import type { TicketHandler } from './ticket-handler.js';
 import { createWorker, type Worker } from './worker.js';
 import type { WorkerEventListener } from './worker-events.js';
@@ -47,6 +48,9 @@ export interface RunningWorker {
   warning?: string;
 }
 
+/** Once per process: the temp dirs of killed worker processes go (`work-dirs.ts`). */
+let swept: Promise<string[]> | null = null;
+
 export async function startWorker({
   storage,
   options,
@@ -54,6 +58,8 @@ export async function startWorker({
   workDir,
   secretsKey,
 }: StartWorkerInput): Promise<RunningWorker> {
+  swept ??= sweepWorkRoots();
+  await swept;
   const isolation = options.kind === 'exec-shell' ? await resolveIsolation(options.isolation) : { sandbox: null };
   const store = await storage.connect();
   const distci = openDistci({ store, blob: storage.blob });

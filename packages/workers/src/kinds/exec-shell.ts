@@ -27,11 +27,12 @@
  *   The step handler turns a stop into `timeout` / `cancelled` from `ctx.stopReason()`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { constants, tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
+import { workRoot } from '../steps/work-dirs.js';
 import { pumpOutput } from './output-pump.js';
 import { signalGroup, terminateGroup, trackGroup } from './process-group.js';
 import { type Sandbox, STEP_HOME } from './sandbox.js';
@@ -142,7 +143,7 @@ export function createExecShellKind(options: ExecShellOptions = {}): StepKind {
     if (ctx.signal.aborted) return { status: 'failure', workspace: 'unchanged' };
     const masked = options.secrets?.(ctx) ?? maskedForms(Object.values(ctx.secrets ?? {}));
     const out = createStepOutput(ctx.log, masked);
-    const scriptDir = await mkdtemp(join(options.scriptDir ?? tmpdir(), 'distci-sh-'));
+    const scriptDir = await mkdtemp(join(options.scriptDir ?? (await workRoot()), 'distci-sh-'));
     try {
       const script = join(scriptDir, 'run.sh');
       await writeFile(script, ctx.config.run, { mode: 0o600 });

@@ -18,7 +18,6 @@
  *    abandons or releases the ticket).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BuildState,
@@ -41,6 +40,7 @@ import type { Outcome, TicketHandler } from '../ticket-handler.js';
 import { createLogWriter, type LogWriter } from './log-writer.js';
 import { classifyStepFailure, exhaustedMessage } from './step-failure.js';
 import { stepSecrets } from './step-secrets.js';
+import { workRoot } from './work-dirs.js';
 import { restoreWorkspaces, storeWorkspace } from './workspace.js';
 
 export interface StepContext {
@@ -236,7 +236,7 @@ export function createStepHandler({
           log.write(`[distci] ${secrets.message}\n`);
           result = { status: 'failure', reason: 'infrastructure', message: secrets.message, workspace: 'unchanged' };
         } else if (stop === null) {
-          dir = await mkdtemp(join(workDir ?? tmpdir(), 'distci-ws-'));
+          dir = await mkdtemp(join(workDir ?? (await workRoot()), 'distci-ws-'));
           if (kind.restoresWorkspace) await restoreWorkspaces(distci.workspaces, payload.workspaces, dir);
           result = await kind.run({
             payload,
