@@ -38,6 +38,8 @@ async function clusterEnv(t: Test): Promise<Cluster> {
     DISTCI_S3_BUCKET: s3.bucket,
     DISTCI_S3_PREFIX: `${uniqueName('cli')}/`,
     DISTCI_S3_REGION: s3.region,
+    // The sample jobs' repositories are local dirs: this cluster allows them (the default refuses).
+    DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
   };
