@@ -33,6 +33,11 @@ export async function tempDir(t: Test, tag = 'distci-test-'): Promise<string> {
 export interface TestStepInput {
   /** A raw job config, validated with `parseJob`. */
   job: unknown;
+  /**
+   * A config as saved before `validate-limits.ts` (e.g. `into: "../x"`): skips those checks, so that
+   * the step kinds' own defences can be tested.
+   */
+  legacy?: boolean;
   /** The planned step id to run (default: the job's first step). */
   step?: string;
   blob: BlobStore;
@@ -59,7 +64,7 @@ export interface TestStep {
 }
 
 export async function testStep(t: Test, input: TestStepInput): Promise<TestStep> {
-  const job = parseJob(input.job);
+  const job = parseJob(input.job, { limits: !input.legacy });
   const plan = planBuild(job);
   const planned = input.step === undefined ? plan[0] : plan.find((p) => p.id === input.step);
   if (!planned)
