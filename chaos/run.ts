@@ -173,6 +173,8 @@ try {
     DISTCI_RATE_LIMIT_WRITES: '1000000',
     DISTCI_RATE_LIMIT_NOT_FOUND: '1000000',
     NO_COLOR: '1',
+    // The jobs check out a local repository (no network here): allowed only when said so.
+    DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
   };
   storage = await openStorage(compileStorageOptions({}, env));
   const store = await storage.connect();

@@ -94,6 +94,8 @@ export async function startServices(log: (line: string) => void): Promise<BenchS
       DISTCI_S3_PREFIX: prefix,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      // The bench jobs check out local repositories (no network here): allowed only when said so.
+      DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
     }),
     async stop() {
       await stopPids(pids);
