@@ -10,29 +10,14 @@
  * without the sandbox: both fail (the step reads the canary and the token; the sleeps run on).
  */
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { pidsWithMarker } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { runCli, spawnCli, tempDir } from './helpers/cli-process.js';
 
 const isolation = process.env.DISTCI_TEST_ISOLATION ?? 'bwrap';
-
-/** Host pids of live (not zombie) processes whose command line holds `marker`. */
-function withMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (!readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (state !== 'Z' && state !== 'X') found.push(Number(name));
-    } catch {}
-  }
-  return found;
-}
 
 /** `distci dev` with `env` on a free port; resolves with its URL and token once it is ready. */
 async function dev(t: Test, env: Record<string, string> = {}) {
@@ -89,7 +74,7 @@ t.test('a step finds neither the canary of its worker nor its token, in /proc or
 t.test('a worker SIGKILLed mid-step leaves no process of the step behind', async (t) => {
   const marker = `${randomInt(100000, 999999)}.${randomInt(100000, 999999)}`;
   t.teardown(() => {
-    for (const pid of withMarker(marker)) process.kill(pid, 'SIGKILL');
+    for (const pid of pidsWithMarker(marker)) process.kill(pid, 'SIGKILL');
   });
   const d = await dev(t);
   await pushJob(t, d.client, {
@@ -104,14 +89,14 @@ t.test('a worker SIGKILLed mid-step leaves no process of the step behind', async
   });
   const follow = spawnCli(t, ['build', 'trigger', 'sleepy', '--follow', ...d.client]);
   await follow.waitFor(/sleep\s+│ started/, 'the step to start its sleeps');
-  t.equal(withMarker(marker).length, 3, 'the step runs three sleeps');
+  t.equal(pidsWithMarker(marker).length, 3, 'the step runs three sleeps');
   d.process.kill('SIGKILL');
   await d.process.exited;
   // No event says when another process's children are gone: poll /proc, 5 s at most (the kernel ends
   // a sandbox within milliseconds of its worker's death).
   const until = Date.now() + 5000;
-  while (withMarker(marker).length > 0 && Date.now() < until) await delay(50);
-  t.same(withMarker(marker), [], 'no sleep of the step survives its worker');
+  while (pidsWithMarker(marker).length > 0 && Date.now() < until) await delay(50);
+  t.same(pidsWithMarker(marker), [], 'no sleep of the step survives its worker');
 });
 
 t.test('without bubblewrap: a cluster worker refuses to start, distci dev warns once and runs', async (t) => {

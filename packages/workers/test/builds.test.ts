@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactManifest } from '@distci/common';
 import { blobKeys, cancelBuild, listAll, readBlob, zpaths } from '@distci/common';
+import { webJob } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { testRepo } from './helpers/git-repo.js';
@@ -67,33 +68,12 @@ t.test('the contract job: checkout, copy from lib, a 2×2-able matrix, publish; 
       { name: 'publish', type: 'publish-artifacts', paths: ['dist/**'], needs: ['build'] },
     ],
   });
+  // The builds issue's job, from the local repository, chained to lib's build that triggered it.
   await c.push({
-    name: 'web',
+    ...webJob,
     repository: { url: web.dir, ref: 'main' },
     triggers: { after: [{ job: 'lib', on: 'success' }] },
-    env: { CI: 'true' },
-    timeout: '30m',
-    steps: [
-      { name: 'checkout', type: 'git-checkout' },
-      {
-        name: 'deps',
-        type: 'copy-artifacts',
-        from: { job: 'lib', build: 'triggering' },
-        paths: ['dist/**'],
-        into: 'vendor/lib',
-        needs: ['checkout'],
-      },
-      {
-        name: 'test',
-        type: 'exec-shell',
-        run: 'make test',
-        labels: ['linux'],
-        needs: ['deps'],
-        timeout: '10m',
-        matrix: { cc: ['gcc', 'clang'] },
-      },
-      { name: 'publish', type: 'publish-artifacts', paths: ['dist/**'], needs: ['test'] },
-    ],
+    steps: webJob.steps.map((s) => (s.name === 'deps' ? { ...s, from: { job: 'lib', build: 'triggering' } } : s)),
   });
 
   const libBuild = await c.trigger('lib');

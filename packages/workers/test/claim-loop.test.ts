@@ -6,7 +6,7 @@
  * attempt 4, by a live worker that never ran it).
  */
 import { type Claim, type CoordinationStore, distciError, openTickets, postTickets, zpaths } from '@distci/common';
-import { createEmbeddedServer } from '@distci/store-embedded';
+import { memoryStore } from '@distci/testkit';
 import t from 'tap';
 import { claimLoop } from '../src/claim-loop.js';
 import type { TicketHandler } from '../src/ticket-handler.js';
@@ -35,12 +35,7 @@ function failingOnce(store: CoordinationStore, failPath: string): CoordinationSt
 }
 
 t.test('a batch where one claim fails still starts every claim it made', async (t) => {
-  const server = createEmbeddedServer();
-  const raw = await server.connect({ chroot: '/claim-loop' });
-  t.teardown(async () => {
-    await raw.close();
-    await server.close();
-  });
+  const raw = await memoryStore(t, '/claim-loop');
   const refs = await postTickets(raw, [
     { kind: 'control', payload: { n: 1 } },
     { kind: 'control', payload: { n: 2 } },
@@ -86,12 +81,7 @@ t.test('a batch where one claim fails still starts every claim it made', async (
 });
 
 t.test('a ticket whose giving up fails too is given back, not held by the live session', async (t) => {
-  const server = createEmbeddedServer();
-  const store = await server.connect({ chroot: '/runner' });
-  t.teardown(async () => {
-    await store.close();
-    await server.close();
-  });
+  const store = await memoryStore(t, '/runner');
   const [ref] = await postTickets(store, [{ kind: 'control', payload: { n: 1 }, maxAttempts: 1 }]);
   const tickets = openTickets(store);
   const result = await tickets.claim(ref!, { id: 'w1', host: 'h' });

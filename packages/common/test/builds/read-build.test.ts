@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createDirectoryBlobStore } from '@distci/store-directory';
-import { createEmbeddedServer } from '@distci/store-embedded';
+import { memoryStore, tempBlobStore } from '@distci/testkit';
 import t from 'tap';
 import type { BuildRecord } from '../../src/builds/build-record.js';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
@@ -28,16 +24,8 @@ const record = (number: number, status: BuildRecord['status']): BuildRecord => (
 });
 
 t.test('an archived build is read from the object store once, a live or missing one every time', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'distci-read-build-'));
-  const server = createEmbeddedServer();
-  const store = await server.connect({ chroot: '/read' });
-  const blob = createDirectoryBlobStore({ dir, prefix: '' });
-  t.teardown(async () => {
-    await store.close();
-    await server.close();
-    await blob.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const store = await memoryStore(t, '/read');
+  const blob = await tempBlobStore(t, 'read-build');
   let gets = 0;
   const counted = new Proxy(blob, {
     get(target, key, receiver) {
@@ -71,7 +59,6 @@ t.test('an archived build is read from the object store once, a live or missing 
   t.match(await builds.read('web', 3), { live: false, status: 'failure' });
 
   // Another object store (another cluster or key prefix) is another domain object with its own memory.
-  const other = createDirectoryBlobStore({ dir, prefix: 'other/' });
-  t.teardown(() => other.close());
+  const other = await tempBlobStore(t, 'read-build-other');
   await t.rejects(openDistci({ store, blob: other }).builds.read('web', 1), { code: 'DISTCI_BUILD_NOT_FOUND' });
 });

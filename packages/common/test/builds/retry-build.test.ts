@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createDirectoryBlobStore } from '@distci/store-directory';
-import { createEmbeddedServer } from '@distci/store-embedded';
+import { memoryStore, tempBlobStore } from '@distci/testkit';
 import t from 'tap';
 import type { BuildRecord, StepRecord } from '../../src/builds/build-record.js';
 import { type BuildState, decodeJson, newStepState, type StepState } from '../../src/builds/build-state.js';
@@ -57,16 +53,8 @@ t.test('retrySeeds: the step and its dependents run again, every other step is c
 t.test(
   'retryBuild triggers the build with its seeds in one transaction, and refuses what it cannot retry',
   async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'distci-retry-'));
-    const server = createEmbeddedServer();
-    const store = await server.connect({ chroot: '/retry' });
-    const blob = createDirectoryBlobStore({ dir, prefix: '' });
-    t.teardown(async () => {
-      await store.close();
-      await server.close();
-      await blob.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const store = await memoryStore(t, '/retry');
+    const blob = await tempBlobStore(t, 'retry');
     // Builds 1..7 exist so the counter is past 7; 7 is archived, 8 is live.
     for (let i = 0; i < 8; i++) {
       await triggerBuild(store, { job: 'web', config: record.config, trigger: { type: 'manual' }, ref: null });

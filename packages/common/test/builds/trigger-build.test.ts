@@ -1,4 +1,4 @@
-import { createEmbeddedServer } from '@distci/store-embedded';
+import { memoryStore, memoryStores } from '@distci/testkit';
 import t from 'tap';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
 import type { CoordinationStore } from '../../src/coordination-store.js';
@@ -25,12 +25,7 @@ function counting(store: CoordinationStore): { store: CoordinationStore; calls: 
 }
 
 t.test('triggers at once from one process take their turns: one multi each, numbers 1..N', async (t) => {
-  const server = createEmbeddedServer();
-  const raw = await server.connect({ chroot: '/trigger' });
-  t.teardown(async () => {
-    await raw.close();
-    await server.close();
-  });
+  const raw = await memoryStore(t, '/trigger');
   const { store, calls } = counting(raw);
   const caches = createDomainCaches(); // what `openDistci` owns: the turn queue and the parents ensured
   const numbers = await Promise.all(Array.from({ length: 40 }, () => triggerBuild(store, req(), caches)));
@@ -56,12 +51,7 @@ t.test('triggers at once from one process take their turns: one multi each, numb
 });
 
 t.test('triggers from several sessions (frontends) at once still get unique, contiguous numbers', async (t) => {
-  const server = createEmbeddedServer();
-  const stores = await Promise.all([1, 2, 3].map(() => server.connect({ chroot: '/trigger2' })));
-  t.teardown(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    await server.close();
-  });
+  const stores = await memoryStores(t, '/trigger2', 3);
   const numbers = (
     await Promise.all(stores.flatMap((s) => Array.from({ length: 15 }, () => triggerBuild(s, req('api')))))
   ).sort((a, b) => a - b);

@@ -1,8 +1,8 @@
+import { webJob } from '@distci/testkit';
 import t from 'tap';
 import { parseDuration } from '../../src/jobs/duration.js';
 import { planBuild } from '../../src/jobs/plan-build.js';
 import { parseJob } from '../../src/jobs/validate-job.js';
-import { webJob } from '../fixtures/jobs.js';
 
 t.test('a matrix expands to one step per combination, and needs follow', async (t) => {
   const plan = planBuild(parseJob(webJob));

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@distci/testkit';
+import { repoRoot, webJob } from '@distci/testkit';
 import t from 'tap';
 import { jobSchema } from '../../src/jobs/job-schema.js';
 import { parseJob, validateJob } from '../../src/jobs/validate-job.js';
-import { webJob } from '../fixtures/jobs.js';
 
 const problemsOf = (input: unknown) => {
   const r = validateJob(input);

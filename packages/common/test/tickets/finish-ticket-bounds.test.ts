@@ -3,7 +3,7 @@
  * sent (ZooKeeper answers one by dropping the connection), and a multi whose answer keeps being lost
  * without applying is retried with backoff a bounded number of times.
  */
-import { createEmbeddedServer } from '@distci/store-embedded';
+import { memoryStore } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import type { CoordinationStore, Op } from '../../src/coordination-store.js';
 import { distciError, isDistciError } from '../../src/errors.js';
@@ -13,12 +13,7 @@ import { postTickets } from '../../src/tickets/post-ticket.js';
 import { MAX_TXN_BYTES } from '../../src/txn-budget.js';
 
 async function claimed(t: Test) {
-  const server = createEmbeddedServer();
-  const store = await server.connect({ chroot: '/finish' });
-  t.teardown(async () => {
-    await store.close();
-    await server.close();
-  });
+  const store = await memoryStore(t, '/finish');
   const [ref] = await postTickets(store, [{ kind: 'control', payload: { n: 1 } }]);
   const result = await claimTicket(store, ref!, { id: 'w1', host: 'h' });
   if (result.outcome !== 'claimed') throw new Error(result.outcome);

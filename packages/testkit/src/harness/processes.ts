@@ -1,6 +1,6 @@
 /** Small process helpers for the test harness: free ports, waiting, stopping by PID. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -69,4 +69,19 @@ export function ensureDebianPackages(check: string, packages: string[]): void {
   execFileSync('apt-get', [...lock, 'update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', [...lock, 'install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
   if (!existsSync(check)) throw new Error(`installed ${packages.join(' ')} but ${check} is still missing`);
+}
+
+/** Host pids of live (not zombie) processes whose command line holds `marker`. */
+export function pidsWithMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (state !== 'Z' && state !== 'X') found.push(Number(name));
+    } catch {}
+  }
+  return found;
 }

@@ -8,12 +8,13 @@
  * prints. bubblewrap is required (`.ci/run` installs it): the file fails where it does not work.
  */
 import { randomInt } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, realpath, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BlobStore, isDistciError } from '@distci/common';
 import { createDirectoryBlobStore } from '@distci/store-directory';
+import { pidsWithMarker } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { createExecShellKind } from '../../src/kinds/exec-shell.js';
 import { detectSandbox, resolveIsolation, STEP_HOME } from '../../src/kinds/sandbox.js';
@@ -39,21 +40,6 @@ async function runStep(t: Test, options: Omit<ShellStepOptions, 'blob'>, kind: S
   const result = await kind.run(step.ctx);
   await step.closeLog();
   return { step, result, log: Buffer.concat(await step.chunks()).toString('utf8') };
-}
-
-/** Host pids of live (not zombie) processes whose command line holds `marker`. */
-function withMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (!readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-      if (state !== 'Z' && state !== 'X') found.push(Number(name));
-    } catch {}
-  }
-  return found;
 }
 
 /** A `sleep` duration no other process uses: the marker of one test's processes. */
@@ -151,16 +137,16 @@ t.test('a stop ends every process in the sandbox, setsid ones too', async (t) =>
   const m = marker();
   const step = await shellStep(t, { blob: await dirStore(t), run: family(m) });
   t.teardown(() => {
-    for (const pid of withMarker(m)) process.kill(pid, 'SIGKILL');
+    for (const pid of pidsWithMarker(m)) process.kill(pid, 'SIGKILL');
   });
   const running = sandboxed.run(step.ctx);
   await fileAppears(step.dir, 'ready', running);
-  t.equal(withMarker(m).length, 3, 'three sleeps run');
+  t.equal(pidsWithMarker(m).length, 3, 'three sleeps run');
   step.stop('timeout');
   const result = await running;
   await step.closeLog();
   t.match(result, { status: 'failure', exitCode: 143 }, 'the shell died of SIGTERM: 128 + 15');
-  t.same(withMarker(m), [], 'no process of the step is left');
+  t.same(pidsWithMarker(m), [], 'no process of the step is left');
   const log = Buffer.concat(await step.chunks()).toString();
   t.match(log, /started\n\[distci\] stopping the step \(timeout\)/);
 });
@@ -171,7 +157,7 @@ t.test('processes that ignore SIGTERM get SIGKILL after the grace', async (t) =>
   const m = marker();
   const step = await shellStep(t, { blob: await dirStore(t), run: `trap '' TERM\n${family(m)}` });
   t.teardown(() => {
-    for (const pid of withMarker(m)) process.kill(pid, 'SIGKILL');
+    for (const pid of pidsWithMarker(m)) process.kill(pid, 'SIGKILL');
   });
   const running = kind.run(step.ctx);
   await fileAppears(step.dir, 'ready', running);
@@ -182,7 +168,7 @@ t.test('processes that ignore SIGTERM get SIGKILL after the grace', async (t) =>
   await step.closeLog();
   t.match(result, { status: 'failure', exitCode: 137 }, 'the shell died of SIGKILL: 128 + 9');
   t.ok(ms >= graceMs, `SIGKILL came after the ${graceMs} ms grace (${ms.toFixed(0)} ms)`);
-  t.same(withMarker(m), [], 'no process of the step is left');
+  t.same(pidsWithMarker(m), [], 'no process of the step is left');
   t.match(
     Buffer.concat(await step.chunks()).toString(),
     /\[distci\] SIGKILL to \d+ process\(es\) still running 0\.3 s/,
@@ -192,11 +178,11 @@ t.test('processes that ignore SIGTERM get SIGKILL after the grace', async (t) =>
 t.test('processes a successful script leaves behind end with it', async (t) => {
   const m = marker();
   t.teardown(() => {
-    for (const pid of withMarker(m)) process.kill(pid, 'SIGKILL');
+    for (const pid of pidsWithMarker(m)) process.kill(pid, 'SIGKILL');
   });
   const { result, log } = await runStep(t, { run: `sleep ${m} &\nsetsid sleep ${m} &\necho done` });
   t.match(result, { status: 'success', exitCode: 0 }, log);
-  t.same(withMarker(m), [], 'the leftover sleeps are gone');
+  t.same(pidsWithMarker(m), [], 'the leftover sleeps are gone');
 });
 
 t.test('the network is kept: a step reaches a server on the loopback', async (t) => {
