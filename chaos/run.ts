@@ -256,12 +256,20 @@ try {
   const twice: string[] = [];
   const wrong: string[] = [];
   const statuses: Record<string, Record<string, number>> = { [UPSTREAM]: {}, [DOWNSTREAM]: {} };
+  const notSuccessful: string[] = [];
   for (const [job, check, steps] of [
     [UPSTREAM, up, UPSTREAM_STEPS],
     [DOWNSTREAM, down, DOWNSTREAM_STEPS],
   ] as const) {
     for (const r of check.records.values()) {
       statuses[job]![r.status] = (statuses[job]![r.status] ?? 0) + 1;
+      if (r.status !== 'success') {
+        // Not a failed check (every build ended, nothing lost), but the cause is worth reading.
+        const failed = r.steps
+          .filter((s) => s.status !== 'success')
+          .map((s) => `${s.id}: ${s.status} ${s.message ?? ''}`);
+        notSuccessful.push(`${job} #${r.number} ${r.status}: ${r.error ?? failed.join('; ')}`);
+      }
       const ids = r.steps.map((s) => s.id);
       if (new Set(ids).size !== ids.length || ids.length !== steps) {
         twice.push(`${job} #${r.number}: steps ${ids.join(',')}`);
@@ -325,6 +333,7 @@ try {
     upstreamBuilds: up.builds,
     downstreamBuilds: down.builds,
     statuses,
+    notSuccessful: notSuccessful.slice(0, 20),
     buildsLost: [...up.lost.map((n) => `${UPSTREAM} #${n}`), ...down.lost.map((n) => `${DOWNSTREAM} #${n}`)],
     buildsStuck: [...up.stuck.map((n) => `${UPSTREAM} #${n}`), ...down.stuck.map((n) => `${DOWNSTREAM} #${n}`)],
     downstreamMissing,
@@ -398,6 +407,7 @@ try {
   ].join('\n');
   writeFileSync(join(args.out, `${name}.md`), md);
   console.log(`\n${md}`);
+  for (const line of notSuccessful.slice(0, 10)) console.log(`  - ${line}`);
   for (const list of [results.buildsLost, results.buildsStuck, twice, wrong, results.artifactsMissing, left]) {
     for (const line of list.slice(0, 10)) console.log(`  ! ${line}`);
   }
