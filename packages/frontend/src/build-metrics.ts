@@ -18,10 +18,16 @@
  * Every frontend counts every build: scrape one frontend, or aggregate with `max` across instances.
  */
 import type { Distci, JobNode } from '@distci/common';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { metricsOn } from './plugins/metrics-on.js';
 
 /** 100: a scrape every 15 s keeps up with 6 finished builds a second per job, and stays cheap. */
 export const MAX_RECORDS_PER_SCRAPE = 100;
+
+/** Buckets, in seconds: a build's duration, a step's, and a step's wait in its queue. */
+const BUILD_S = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+const STEP_S = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+const CLAIM_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800];
 
 export interface BuildObserver {
   /** Reads what finished since the last call and updates the metrics. */
@@ -29,33 +35,11 @@ export interface BuildObserver {
 }
 
 export function createBuildObserver({ jobs, builds }: Distci, registry: Registry): BuildObserver {
-  const finished = new Counter({
-    name: 'distci_builds_finished_total',
-    help: 'Builds that ended, by status',
-    labelNames: ['status'],
-    registers: [registry],
-  });
-  const buildDuration = new Histogram({
-    name: 'distci_build_duration_seconds',
-    help: 'Build duration, trigger to end',
-    labelNames: ['status'],
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
-    registers: [registry],
-  });
-  const stepDuration = new Histogram({
-    name: 'distci_step_duration_seconds',
-    help: 'Step duration on its worker, start to end',
-    labelNames: ['type', 'status'],
-    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
-    registers: [registry],
-  });
-  const claimLatency = new Histogram({
-    name: 'distci_claim_latency_seconds',
-    help: 'Time a step waited in its queue, posted to started by a worker',
-    labelNames: ['type'],
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800],
-    registers: [registry],
-  });
+  const { counter, histogram } = metricsOn(registry);
+  const finished = counter('distci_builds_finished_total', 'Builds that ended, by status', ['status']);
+  const buildDuration = histogram('distci_build_duration_seconds', 'Trigger to end', ['status'], BUILD_S);
+  const stepDuration = histogram('distci_step_duration_seconds', 'Step start to end', ['type', 'status'], STEP_S);
+  const claimLatency = histogram('distci_claim_latency_seconds', 'Step posted to started', ['type'], CLAIM_S);
   /** Per job: the next build number not observed yet. */
   const next = new Map<string, number>();
   let firstScrape = true;

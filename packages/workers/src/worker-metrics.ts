@@ -4,6 +4,17 @@
  *
  * Labels are bounded: `kind` (5 values) and `outcome` (the event types that end a ticket); never a
  * ticket id, a job or a message (a series per build would grow without end).
+ *
+ * | metric | type | labels | what |
+ * |---|---|---|---|
+ * | `distci_worker_claims_total` | counter | kind | tickets claimed |
+ * | `distci_worker_tickets_ended_total` | counter | kind, outcome | attempts ended: completed, failed, released, abandoned, fenced, exhausted |
+ * | `distci_worker_errors_total` | counter | kind | errors reported (a ticket it could not finish, a presence write that failed) |
+ * | `distci_worker_ticket_duration_seconds` | histogram | kind, outcome | claim to end of an attempt (step kinds: the step run, its workspace and log); 10 ms to 1 h |
+ * | `distci_worker_queue_wait_seconds` | histogram | kind | posting to claim of a ticket |
+ * | `distci_worker_tickets_in_flight` | gauge | kind | tickets this process holds now |
+ * | `distci_worker_session_connected` | gauge | kind | 1 while the coordination session is connected and the worker claims; 0 while suspended |
+ * | `distci_worker_session_losses_total` | counter | kind | sessions lost (expired or replaced) with attempts in flight |
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkerEvent, WorkerEventType } from './worker-events.js';
@@ -26,58 +37,33 @@ export interface WorkerMetrics {
   unhealthy(): string | null;
 }
 
+/** Seconds: 10 ms to 1 h (a control turn takes milliseconds, a build step minutes); queue waits. */
+const TICKET_S = [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600];
+const WAIT_S = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600];
+
+/** prom-client's constructors on one registry, a line a metric. */
+function metricsOn(registry: Registry) {
+  const registers = [registry];
+  return {
+    counter: <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Counter<L>({ name, help, labelNames, registers }),
+    gauge: <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers }),
+  };
+}
+
 export function createWorkerMetrics(registry = new Registry()): WorkerMetrics {
-  const claims = new Counter({
-    name: 'distci_worker_claims_total',
-    help: 'Tickets claimed, by worker kind.',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const ended = new Counter({
-    name: 'distci_worker_tickets_ended_total',
-    help: 'Attempts ended, by worker kind and outcome (completed, failed, released, abandoned, fenced, exhausted).',
-    labelNames: ['kind', 'outcome'],
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'distci_worker_errors_total',
-    help: 'Errors a worker reported (a ticket it could not finish, a presence write that failed).',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'distci_worker_ticket_duration_seconds',
-    help: 'Claim to end of an attempt (for step kinds: the step run, its workspace and log), by kind and outcome.',
-    labelNames: ['kind', 'outcome'],
-    // 10 ms to 1 h: a control turn takes milliseconds, a build step minutes.
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
-    registers: [registry],
-  });
-  const queueWait = new Histogram({
-    name: 'distci_worker_queue_wait_seconds',
-    help: 'Posting to claim of a ticket, by the kind that claimed it.',
-    labelNames: ['kind'],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
-    registers: [registry],
-  });
-  const inFlight = new Gauge({
-    name: 'distci_worker_tickets_in_flight',
-    help: 'Tickets this process holds now, by kind.',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const session = new Gauge({
-    name: 'distci_worker_session_connected',
-    help: '1 while the coordination session is connected and the worker claims; 0 while it is suspended.',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const expiries = new Counter({
-    name: 'distci_worker_session_losses_total',
-    help: 'Coordination sessions lost (expired or replaced) with attempts in flight, by kind.',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
+  const { counter, gauge, histogram } = metricsOn(registry);
+  const claims = counter('distci_worker_claims_total', 'Tickets claimed, by worker kind.', ['kind']);
+  const ended = counter('distci_worker_tickets_ended_total', 'Attempts ended, by outcome.', ['kind', 'outcome']);
+  const errors = counter('distci_worker_errors_total', 'Errors a worker reported.', ['kind']);
+  const duration = histogram('distci_worker_ticket_duration_seconds', 'Claim to end.', ['kind', 'outcome'], TICKET_S);
+  const queueWait = histogram('distci_worker_queue_wait_seconds', 'Posting to claim.', ['kind'], WAIT_S);
+  const inFlight = gauge('distci_worker_tickets_in_flight', 'Tickets this process holds now.', ['kind']);
+  const session = gauge('distci_worker_session_connected', '1: the session is connected; 0: suspended.', ['kind']);
+  const expiries = counter('distci_worker_session_losses_total', 'Sessions lost with attempts in flight.', ['kind']);
   /** `<worker>/<ticket>/<attempt>` → claim time, for the duration of the attempt. */
   const started = new Map<string, number>();
   /** Worker id → when its session was suspended (no claims until it resumes). */

@@ -23,8 +23,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Counter, collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
 import { createBuildObserver } from '../build-metrics.js';
+import { metricsOn } from './metrics-on.js';
+
+/** Seconds to answer a request: 5 ms to a minute (SSE streams count their whole life). */
+const HTTP_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
 
 export interface FrontendMetrics {
   registry: Registry;
@@ -43,69 +47,20 @@ export const metricsPlugin = fp(
   async (fastify: FastifyInstance) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'distci_frontend_' });
-    const requests = new Counter({
-      name: 'distci_http_requests_total',
-      help: 'HTTP requests answered, by route template and status',
-      labelNames: ['method', 'route', 'status'],
-      registers: [registry],
-    });
-    const durations = new Histogram({
-      name: 'distci_http_request_duration_seconds',
-      help: 'Time to answer a request (SSE: the whole stream)',
-      labelNames: ['method', 'route'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
-      registers: [registry],
-    });
+    const { counter, gauge, histogram } = metricsOn(registry);
+    const requests = counter('distci_http_requests_total', 'HTTP requests answered', ['method', 'route', 'status']);
+    const durations = histogram('distci_http_request_duration_seconds', 'Time to answer', ['method', 'route'], HTTP_S);
     const metrics: FrontendMetrics = {
       registry,
-      buildsTriggered: new Counter({
-        name: 'distci_builds_triggered_total',
-        help: 'Builds triggered through this frontend, by trigger type',
-        labelNames: ['trigger'],
-        registers: [registry],
-      }),
-      webhookDeliveries: new Counter({
-        name: 'distci_webhook_deliveries_total',
-        help: 'GitHub webhook deliveries by event and outcome',
-        labelNames: ['event', 'outcome'],
-        registers: [registry],
-      }),
-      sseStreams: new Gauge({
-        name: 'distci_sse_streams',
-        help: 'Open server-sent event streams',
-        labelNames: ['stream'],
-        registers: [registry],
-      }),
+      buildsTriggered: counter('distci_builds_triggered_total', 'Builds triggered, by trigger type', ['trigger']),
+      webhookDeliveries: counter('distci_webhook_deliveries_total', 'GitHub deliveries', ['event', 'outcome']),
+      sseStreams: gauge('distci_sse_streams', 'Open server-sent event streams', ['stream']),
     };
-    const waiting = new Gauge({
-      name: 'distci_queue_waiting_tickets',
-      help: 'Unclaimed tickets per queue (kind, label set)',
-      labelNames: ['kind', 'labels'],
-      registers: [registry],
-    });
-    const claimed = new Gauge({
-      name: 'distci_queue_claimed_tickets',
-      help: 'Claimed tickets per queue (kind, label set)',
-      labelNames: ['kind', 'labels'],
-      registers: [registry],
-    });
-    const oldest = new Gauge({
-      name: 'distci_queue_oldest_wait_seconds',
-      help: 'How long the oldest waiting ticket of the queue has waited',
-      labelNames: ['kind', 'labels'],
-      registers: [registry],
-    });
-    const workers = new Gauge({
-      name: 'distci_workers',
-      help: 'Live workers by kind and state',
-      labelNames: ['kind', 'state'],
-      registers: [registry],
-    });
-    const scrapeErrors = new Counter({
-      name: 'distci_queue_scrape_errors_total',
-      help: 'Scrapes whose queue read failed',
-      registers: [registry],
-    });
+    const waiting = gauge('distci_queue_waiting_tickets', 'Unclaimed tickets per queue', ['kind', 'labels']);
+    const claimed = gauge('distci_queue_claimed_tickets', 'Claimed tickets per queue', ['kind', 'labels']);
+    const oldest = gauge('distci_queue_oldest_wait_seconds', "The queue's oldest wait", ['kind', 'labels']);
+    const workers = gauge('distci_workers', 'Live workers by kind and state', ['kind', 'state']);
+    const scrapeErrors = counter('distci_queue_scrape_errors_total', 'Scrapes whose queue read failed');
     fastify.decorate('metrics', metrics);
     const builds = createBuildObserver(fastify.distci, registry);
 
