@@ -12,9 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, realpath, rm, watch, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BlobStore, isDistciError } from '@distci/common';
-import { createDirectoryBlobStore } from '@distci/store-directory';
-import { pidsWithMarker } from '@distci/testkit';
+import { isDistciError } from '@distci/common';
+import { pidsWithMarker, tempBlobStore } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { createExecShellKind } from '../../src/kinds/exec-shell.js';
 import { detectSandbox, resolveIsolation, STEP_HOME } from '../../src/kinds/sandbox.js';
@@ -25,18 +24,8 @@ const check = await detectSandbox();
 if (!check.ok) throw new Error(`bubblewrap does not work here: ${check.why} (apt-get install bubblewrap)`);
 const sandboxed = createExecShellKind({ sandbox: check.sandbox });
 
-async function dirStore(t: Test): Promise<BlobStore> {
-  const dir = await mkdtemp(join(tmpdir(), 'distci-test-blobs-'));
-  const blob = createDirectoryBlobStore({ dir, prefix: '' });
-  t.teardown(async () => {
-    await blob.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return blob;
-}
-
 async function runStep(t: Test, options: Omit<ShellStepOptions, 'blob'>, kind: StepKind = sandboxed) {
-  const step = await shellStep(t, { blob: await dirStore(t), ...options });
+  const step = await shellStep(t, { blob: await tempBlobStore(t, 'test-blobs'), ...options });
   const result = await kind.run(step.ctx);
   await step.closeLog();
   return { step, result, log: Buffer.concat(await step.chunks()).toString('utf8') };
@@ -110,7 +99,7 @@ t.test("the worker's environment, /proc and files are out of reach", async (t) =
     delete process.env.DISTCI_DATA_DIR;
   });
   const step = await shellStep(t, {
-    blob: await dirStore(t),
+    blob: await tempBlobStore(t, 'test-blobs'),
     run: [
       // Every process the step can see, its environment and command line; then the data dir. The
       // canary comes from a file: on grep's command line it would find itself in /proc.
@@ -135,7 +124,7 @@ t.test("the worker's environment, /proc and files are out of reach", async (t) =
 
 t.test('a stop ends every process in the sandbox, setsid ones too', async (t) => {
   const m = marker();
-  const step = await shellStep(t, { blob: await dirStore(t), run: family(m) });
+  const step = await shellStep(t, { blob: await tempBlobStore(t, 'test-blobs'), run: family(m) });
   t.teardown(() => {
     for (const pid of pidsWithMarker(m)) process.kill(pid, 'SIGKILL');
   });
@@ -155,7 +144,7 @@ t.test('processes that ignore SIGTERM get SIGKILL after the grace', async (t) =>
   const graceMs = 300;
   const kind = createExecShellKind({ sandbox: check.sandbox, killGraceMs: graceMs });
   const m = marker();
-  const step = await shellStep(t, { blob: await dirStore(t), run: `trap '' TERM\n${family(m)}` });
+  const step = await shellStep(t, { blob: await tempBlobStore(t, 'test-blobs'), run: `trap '' TERM\n${family(m)}` });
   t.teardown(() => {
     for (const pid of pidsWithMarker(m)) process.kill(pid, 'SIGKILL');
   });

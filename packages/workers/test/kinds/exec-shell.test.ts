@@ -27,10 +27,9 @@ import {
   saveJob,
   triggerBuild,
 } from '@distci/common';
-import { createDirectoryBlobStore } from '@distci/store-directory';
 import { createEmbeddedStore } from '@distci/store-embedded';
 import { createS3BlobStore } from '@distci/store-s3';
-import { loadServices, uniqueName } from '@distci/testkit';
+import { loadServices, tempBlobStore, uniqueName } from '@distci/testkit';
 import { execa } from 'execa';
 import t, { type Test } from 'tap';
 import { createConfigCache } from '../../src/control/config-cache.js';
@@ -49,20 +48,9 @@ const isolated = createExecShellKind({ sandbox });
 /** The kind without a sandbox (`--isolation none`): its processes have the host's pids. */
 const unisolated = createExecShellKind({ sandbox: null });
 
-/** A directory blob store in a temp dir, removed in teardown. */
-async function dirStore(t: Test): Promise<BlobStore> {
-  const dir = await mkdtemp(join(tmpdir(), 'distci-test-blobs-'));
-  const blob = createDirectoryBlobStore({ dir, prefix: '' });
-  t.teardown(async () => {
-    await blob.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return blob;
-}
-
 /** Runs a step to its end (in the sandbox unless told); returns the result and the whole log. */
 async function runStep(t: Test, options: Omit<ShellStepOptions, 'blob'> & { blob?: BlobStore }, kind = isolated) {
-  const step = await shellStep(t, { blob: options.blob ?? (await dirStore(t)), ...options });
+  const step = await shellStep(t, { blob: options.blob ?? (await tempBlobStore(t, 'test-blobs')), ...options });
   const result = await kind.run(step.ctx);
   await step.closeLog();
   const chunks = await step.chunks();
@@ -131,7 +119,7 @@ wait
 
 /** Starts `run`, waits for its `pids` file, returns the PIDs (the shell's first) and the running step. */
 async function startFamily(t: Test, run: string, kind = unisolated) {
-  const step = await shellStep(t, { blob: await dirStore(t), run });
+  const step = await shellStep(t, { blob: await tempBlobStore(t, 'test-blobs'), run });
   const running = kind.run(step.ctx);
   await fileAppears(step.dir, 'pids', running);
   const pids = (await readFile(join(step.dir, 'pids'), 'utf8')).trim().split('\n').map(Number);
@@ -217,7 +205,7 @@ t.test(
 );
 
 t.test('the workspace is the cwd, and what the script writes there stays', async (t) => {
-  const blob = await dirStore(t);
+  const blob = await tempBlobStore(t, 'test-blobs');
   const step = await shellStep(t, {
     blob,
     run: 'pwd > where\ncat restored.txt > copy.txt\nmkdir -p out && echo built > out/app',
@@ -266,7 +254,7 @@ t.test('a cancel kills the group; processes that ignore SIGTERM get SIGKILL afte
 });
 
 t.test('through the step handler: a step timeout ends the whole group and is recorded as a timeout', async (t) => {
-  const blob = await dirStore(t);
+  const blob = await tempBlobStore(t, 'test-blobs');
   const store = await createEmbeddedStore();
   t.teardown(() => store.close());
   // The workspace is removed when the handler returns, so the script leaves its PIDs outside it.
@@ -449,7 +437,7 @@ t.test(
     t.match(result, { status: 'failure', reason: 'infrastructure', workspace: 'unchanged' });
     t.match(log, /\[distci\] could not start \/nonexistent\/sh/);
 
-    const step = await shellStep(t, { blob: await dirStore(t), run: 'touch ran' });
+    const step = await shellStep(t, { blob: await tempBlobStore(t, 'test-blobs'), run: 'touch ran' });
     step.stop('cancelled');
     t.match(await isolated.run(step.ctx), { status: 'failure', workspace: 'unchanged' });
     await step.closeLog();
