@@ -121,7 +121,7 @@ wait_until() {
   done
 }
 
-# stop_names SIGNAL-WAIT-S NAME…: SIGTERM to each live one, wait (bounded) until all are gone, SIGKILL the rest.
+# stop_names GRACE-S NAME…: SIGTERM to each live one, wait (bounded) until all are gone, SIGKILL the rest.
 stop_names() {
   local grace=$1; shift
   local name pid st left end
@@ -338,14 +338,17 @@ EOF
   log "frontends and workers ready at $(elapsed)"
 
   # The balancer: one port in the root namespace, TCP to both frontends, which are health-checked on
-  # /readyz (a frontend without its ZooKeeper session or bucket is taken out). 1 h idle timeouts: a
-  # `build trigger --follow` or the dashboard holds an SSE stream open that long without a byte.
+  # /readyz (a frontend without its ZooKeeper session or bucket is taken out). A connection refused by a
+  # frontend that died since the last check goes to the other one (retries, redispatch). 1 h idle
+  # timeouts: a `build trigger --follow` or the dashboard holds an SSE stream open that long without a byte.
   cat >"$DIR/haproxy.cfg" <<EOF
 global
   nbthread 1
   maxconn 4096
 defaults
   mode tcp
+  retries 2
+  option redispatch 1
   timeout connect 2s
   timeout client 1h
   timeout server 1h
@@ -421,15 +424,18 @@ cmd_status() {
 
 cmd_down() {
   [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
-  local names=() stores=() name role ns
+  local first=() rgw=() osd=() last=() name role ns
   if [ -s "$PROCS" ]; then
     while IFS=$'\t' read -r name role _; do
-      case $role in zookeeper | ceph-* | radosgw) stores+=("$name") ;; *) names+=("$name") ;; esac
+      case $role in radosgw) rgw+=("$name") ;; ceph-osd) osd+=("$name") ;; ceph-mon | zookeeper) last+=("$name") ;; *) first+=("$name") ;; esac
     done <"$PROCS"
-    # The balancer, frontends and workers first (workers drain: --grace-ms 5000), then the stores they
-    # were using; the mon and OSD leave in ~2 s.
-    [ ${#names[@]} -eq 0 ] || stop_names 10 "${names[@]}"
-    [ ${#stores[@]} -eq 0 ] || stop_names 10 "${stores[@]}"
+    # In waves, each user before what it uses: the balancer, frontends and workers (which drain:
+    # --grace-ms 5000); RGW (stopped with its OSD and mon, it waits on them for up to 120 s); the OSD;
+    # the mon and ZooKeeper. Each wave takes ~1 s.
+    [ ${#first[@]} -eq 0 ] || stop_names 10 "${first[@]}"
+    [ ${#rgw[@]} -eq 0 ] || stop_names 10 "${rgw[@]}"
+    [ ${#osd[@]} -eq 0 ] || stop_names 10 "${osd[@]}"
+    [ ${#last[@]} -eq 0 ] || stop_names 10 "${last[@]}"
   fi
   # Whatever still runs inside our namespaces (started there by hand, or not recorded by a failed `up`).
   local pid left end
