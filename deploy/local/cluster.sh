@@ -34,7 +34,7 @@
 # apt (2.6, ~5 s, its service is not started here), health-checks the frontends and keeps long SSE
 # streams open, so no balancer of our own is needed.
 #
-# Pitfalls (see /work/shared/recipes/README.md, chaos/README.md): ZooKeeper and Ceph are never started
+# Pitfalls (as in zk-start.sh, start-ceph-rgw.sh and chaos/README.md): ZooKeeper and Ceph are never started
 # under timeout(1) (it signals the process group); every daemon runs under setsid with its output on a
 # file, so `up` returns and a Ctrl-C in the shell that ran it does not reach them. Processes are stopped
 # by PID only, and only when their start time still matches the one recorded (a reused PID is left alone).
