@@ -31,8 +31,9 @@
 #   DISTCI_CLUSTER_NO_INSTALL=1  fail instead of apt-get installing a missing Debian package
 #
 # Balancer: Debian's haproxy (installed when missing, like the other packages): it installs cleanly with
-# apt (2.6, ~5 s, its service is not started here), health-checks the frontends and keeps long SSE
-# streams open, so no balancer of our own is needed.
+# apt (2.6, ~5 s), health-checks the frontends and keeps long SSE streams open, so no balancer of our own
+# is needed. Ours is a process of its own with its own config; the package's service (started by apt
+# where systemd runs) has Debian's default config, which listens on nothing.
 #
 # Pitfalls (as in zk-start.sh, start-ceph-rgw.sh and chaos/README.md): ZooKeeper and Ceph are never started
 # under timeout(1) (it signals the process group); every daemon runs under setsid with its output on a
