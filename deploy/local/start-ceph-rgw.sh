@@ -1,5 +1,6 @@
 #!/bin/bash
-# Starts a single-node Ceph (mon + osd + RGW with the beast frontend) serving S3 on 127.0.0.1, entirely
+# Starts a single-node Ceph (mon + osd + RGW with the beast frontend) serving S3 on 127.0.0.1 (or
+# $CEPH_ADDR), entirely
 # under one directory, without systemd. For tests and local clusters; not for data you want to keep.
 #
 # Prereq:  apt-get install -y radosgw ceph-mon ceph-osd   (Debian 12: Ceph Pacific 16.2.15)
@@ -7,13 +8,15 @@
 # Output:  stdout = the daemons' PIDs, one per line (also in $CEPH_DIR/pids); progress goes to stderr.
 #          Stop with: kill $(cat $CEPH_DIR/pids)
 # Env:     CEPH_DIR      data, config and logs (default: a new mktemp -d); wiped first
+#          CEPH_ADDR     the IPv4 address every daemon binds (default 127.0.0.1; cluster.sh gives the
+#                        address of the network namespace it runs this script in)
 #          RGW_PORT      S3 port (default 40080)
 #          MON_PORT      monitor port, msgr v2 (default 40300)
 #          MS_PORT_MIN / MS_PORT_MAX  the range the OSD binds in (default 40800-40899); the OSD needs 4
 #                        ports (public, cluster, heartbeat front/back, msgr v2 only) and skips ports in use
 #          S3_ACCESS_KEY / S3_SECRET_KEY  the S3 user's keys (default TESTACCESSKEY / TESTSECRETKEY)
 #          WAIT_S        deadline of each step in seconds (default 60)
-# S3:      http://127.0.0.1:$RGW_PORT, path-style, region us-east-1. AWS SDK v3 >= 3.729 must set
+# S3:      http://$CEPH_ADDR:$RGW_PORT, path-style, region us-east-1. AWS SDK v3 >= 3.729 must set
 #          requestChecksumCalculation:'WHEN_REQUIRED' (Pacific RGW answers aws-chunked uploads with 411).
 #
 # Never wrap this script in timeout(1): it signals the whole process group, daemons included. The daemons
@@ -30,6 +33,7 @@ set -euo pipefail
 STORE=${1:-${CEPH_STORE:-memstore}}
 case "$STORE" in memstore | bluestore) ;; *) echo "usage: $0 [memstore|bluestore]" >&2; exit 2 ;; esac
 C=${CEPH_DIR:-$(mktemp -d -t distci-ceph-XXXXXX)}
+ADDR=${CEPH_ADDR:-127.0.0.1}
 RGW_PORT=${RGW_PORT:-40080}
 MON_PORT=${MON_PORT:-40300}
 MS_PORT_MIN=${MS_PORT_MIN:-40800}
@@ -66,9 +70,9 @@ CONF=$C/ceph.conf
 cat > "$CONF" <<EOF
 [global]
 fsid = $FSID
-mon host = [v2:127.0.0.1:$MON_PORT]
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
+mon host = [v2:$ADDR:$MON_PORT]
+public addr = $ADDR
+cluster addr = $ADDR
 ms bind ipv4 = true
 ms bind ipv6 = false
 # msgr v2 only: the OSD binds 4 ports instead of 8
@@ -133,7 +137,7 @@ osd mon shutdown timeout = 0.5
 [client.rgw.a]
 # tcp_nodelay=1: without it beast sends a GET's headers and body in separate segments and Nagle holds the
 # body until the client's delayed ACK: every small GET took ~45 ms (22/s); with it ~2.5 ms
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=$ADDR:$RGW_PORT tcp_nodelay=1
 rgw data = $C/rgw
 rgw thread pool size = 64
 rgw enable usage log = false
@@ -148,7 +152,7 @@ EOF
 export CEPH_CONF=$CONF
 
 # 1. monitor
-monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$MON_PORT]" "$C/monmap" >/dev/null
+monmaptool --create --fsid "$FSID" --addv a "[v2:$ADDR:$MON_PORT]" "$C/monmap" >/dev/null
 ceph-mon --mkfs -i a --monmap "$C/monmap" 2>>"$C/log/setup.err"
 ceph-mon -i a -f >>"$C/log/mon.out" 2>&1 </dev/null & started $!
 wait_for mon ceph --connect-timeout 2 mon stat
@@ -165,7 +169,7 @@ echo "osd up at $(ms) ms" >&2
 # 3. RGW (creates its pools on first start)
 radosgw -n client.rgw.a -f >>"$C/log/rgw.out" 2>&1 </dev/null & started $!
 # --max-time: a foreign listener on the port may accept and never answer
-wait_for rgw curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/"
+wait_for rgw curl -sf --max-time 2 -o /dev/null "http://$ADDR:$RGW_PORT/"
 echo "rgw serving at $(ms) ms" >&2
 
 # 4. S3 user with fixed keys
