@@ -29,6 +29,7 @@
 #   DISTCI_CLUSTER_ISOLATION     exec-shell steps: bwrap (default) or none
 #   DISTCI_CLUSTER_WAIT_S   deadline of each wait of `up` (default 120)
 #   DISTCI_CLUSTER_NO_INSTALL=1  fail instead of apt-get installing a missing Debian package
+#   DISTCI_ALLOW_LOCAL_REPOSITORIES=true  let jobs check out local paths and file:// URLs (off by default)
 #
 # Balancer: Debian's haproxy (installed when missing, like the other packages): it installs cleanly with
 # apt (2.6, ~5 s), health-checks the frontends and keeps long SSE streams open, so no balancer of our own
@@ -274,6 +275,7 @@ DISTCI_S3_BUCKET=$BUCKET
 DISTCI_S3_REGION=us-east-1
 AWS_ACCESS_KEY_ID=$access
 AWS_SECRET_ACCESS_KEY=$secret
+${DISTCI_ALLOW_LOCAL_REPOSITORIES:+DISTCI_ALLOW_LOCAL_REPOSITORIES=$DISTCI_ALLOW_LOCAL_REPOSITORIES}
 EOF
   )
 

@@ -1,6 +1,7 @@
 /**
  * deploy/grafana/distci.json queries only metrics distci exports: every `distci_*` name in a panel's
- * query is declared by a prom-client `new Counter|Gauge|Histogram({ name: … })` in packages/frontend/src
+ * query is declared by a prom-client `new Counter|Gauge|Histogram({ name: … })` (or `metricsOn`'s
+ * `counter|gauge|histogram('name', …)`) in packages/frontend/src
  * or packages/workers/src (a histogram's `_bucket`, `_sum`, `_count` series included), or is one of
  * prom-client's default process metrics under the prefix the frontend registers them with. Counters and
  * histogram buckets are queried through rate() or increase(), never raw.
@@ -29,6 +30,9 @@ function declared(): { metrics: Map<string, string>; defaultPrefixes: string[] }
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/new (Counter|Gauge|Histogram)\(\{\s*name: '([a-z0-9_]+)'/g))
         metrics.set(m[2]!, m[1]!);
+      // metricsOn(registry)'s constructors: counter('name', …), gauge(…), histogram(…).
+      for (const m of text.matchAll(/\b(counter|gauge|histogram)\(\s*'([a-z0-9_]+)'/g))
+        metrics.set(m[2]!, m[1]![0]!.toUpperCase() + m[1]!.slice(1));
       for (const m of text.matchAll(/collectDefaultMetrics\(\{[^}]*prefix: '([a-z0-9_]+)'/g))
         defaultPrefixes.push(m[1]!);
     }

@@ -166,6 +166,8 @@ if (reason) {
       DISTCI_CLUSTER_PREFIX: PREFIX,
       DISTCI_CLUSTER_SUBNET: SUBNET,
       DISTCI_CLUSTER_WAIT_S: '60',
+      // The sample builds from a local git repository: refused unless the cluster allows them.
+      DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
     };
     const processesFile = join(env.DISTCI_CLUSTER_DIR, 'processes');
     t.teardown(async () => {
