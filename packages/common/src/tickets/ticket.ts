@@ -16,6 +16,13 @@ import type { WorkerKind } from '../types.js';
 
 /** 3: a ticket whose claims vanished three times fails as `infrastructure` (Buildkite retries twice). */
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/**
+ * 10 for control tickets: a control turn needs both stores, and giving up ends the build `error`. With
+ * the runner's backoff (1 s doubling to 30 s, jittered) 10 attempts ride out ≥ 75 s of an unreachable
+ * object store or ZooKeeper trouble; with 3 a 3-second RGW restart ended builds in flight (the full
+ * chaos run: "control gave up on this build after 6 attempts" during its 30 s RGW outage).
+ */
+export const CONTROL_MAX_ATTEMPTS = 10;
 /** 5: the middle of 0-9; 9 is the most urgent. */
 export const DEFAULT_PRIORITY = 5;
 /**
@@ -132,7 +139,7 @@ export function decodeTicket(bytes: Buffer, path: string): TicketData {
 /** The queue name and normalised fields of a spec. */
 export function normaliseSpec(spec: TicketSpec): { queue: string; priority: number; maxAttempts: number } {
   const priority = spec.priority ?? DEFAULT_PRIORITY;
-  const maxAttempts = spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const maxAttempts = spec.maxAttempts ?? (spec.kind === 'control' ? CONTROL_MAX_ATTEMPTS : DEFAULT_MAX_ATTEMPTS);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
     throw distciError('DISTCI_BAD_OPTION', `maxAttempts ${maxAttempts} is not valid`, { hint: 'use 1-100' });
   }
