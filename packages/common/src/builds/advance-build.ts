@@ -292,36 +292,21 @@ export function advanceBuild(input: AdvanceInput): AdvanceResult {
   let changed = true;
   while (changed) {
     changed = false;
+    // A step that will never run ends now, with why.
+    const settleAs = (step: PlannedStep, status: StepStatus, message: string, reason: StepState['reason'] = null) => {
+      decided.set(step.id, status);
+      settle.push({ step: step.id, state: { ...newStepState(now), status, reason, message, finishedAt: now } });
+      changed = true;
+    };
     for (const step of plan) {
       if (decided.has(step.id)) continue;
       if (build.cancel) {
-        decided.set(step.id, 'cancelled');
-        settle.push({
-          step: step.id,
-          state: {
-            ...newStepState(now),
-            status: 'cancelled',
-            reason: build.cancel.reason,
-            message: 'the build was cancelled before it ran',
-            finishedAt: now,
-          },
-        });
-        changed = true;
+        settleAs(step, 'cancelled', 'the build was cancelled before it ran', build.cancel.reason);
         continue;
       }
       const needs = step.needs.map((n) => decided.get(n));
       if (needs.some((s) => s !== undefined && s !== 'success' && TERMINAL.has(s))) {
-        decided.set(step.id, 'skipped');
-        settle.push({
-          step: step.id,
-          state: {
-            ...newStepState(now),
-            status: 'skipped',
-            message: 'a step it needs did not succeed',
-            finishedAt: now,
-          },
-        });
-        changed = true;
+        settleAs(step, 'skipped', 'a step it needs did not succeed');
       } else if (needs.every((s) => s === 'success') && !isRunnable.has(step.id)) {
         isRunnable.add(step.id);
         runnable.push(step);

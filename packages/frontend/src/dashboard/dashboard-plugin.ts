@@ -48,6 +48,14 @@ const REFRESH_MS = 15_000;
 /** 4 KiB: a form body holds a token (≤ 1 KiB) and nothing else. */
 const FORM_LIMIT = 4096;
 
+/** The first 6 live builds of a list, as `job/number`: the page follows them and reloads when one ends. */
+function liveOnes(builds: ReadonlyArray<{ job: string; number: number; live: boolean }>): string[] {
+  return builds
+    .filter((b) => b.live)
+    .slice(0, 6)
+    .map((b) => `${b.job}/${b.number}`);
+}
+
 function sendPage(request: FastifyRequest, reply: FastifyReply, page: PageOptions, status = 200): FastifyReply {
   reply
     .code(status)
@@ -137,11 +145,10 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       listJobNames(distci).then((jobs) => recentBuilds(distci, jobs, PER_JOB)),
       queue(),
     ]);
-    const running = builds.filter((b) => b.live).map((b) => `${b.job}/${b.number}`);
     return sendPage(request, reply, {
       title: 'Overview',
       nav: 'overview',
-      live: { builds: running.slice(0, 6), refreshMs: REFRESH_MS },
+      live: { builds: liveOnes(builds), refreshMs: REFRESH_MS },
       body: overviewBody({ builds, queue: q, now }),
     });
   });
@@ -158,13 +165,7 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     return sendPage(request, reply, {
       title: 'Builds',
       nav: 'builds',
-      live: {
-        builds: builds
-          .filter((b) => b.live)
-          .slice(0, 6)
-          .map((b) => `${b.job}/${b.number}`),
-        refreshMs: REFRESH_MS,
-      },
+      live: { builds: liveOnes(builds), refreshMs: REFRESH_MS },
       body: buildsBody(builds, jobs, filters, now, filters.job ? ONE_JOB : PER_JOB),
     });
   });
@@ -177,12 +178,7 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     return sendPage(request, reply, {
       title: job,
       nav: 'builds',
-      live: {
-        builds: builds
-          .filter((b) => b.live)
-          .slice(0, 6)
-          .map((b) => `${b.job}/${b.number}`),
-      },
+      live: { builds: liveOnes(builds) },
       body: jobBody(job, stored, builds, Date.now()),
     });
   });

@@ -8,19 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { customAlphabet } from 'nanoid';
+import type { CephRgw } from './ceph.js';
 
 export interface TestServices {
   /** Temp dir holding the services' data and logs. */
   dir: string;
   zk: { connect: string; pid: number };
-  s3: {
-    endpoint: string;
-    region: string;
-    accessKeyId: string;
-    secretAccessKey: string;
-    bucket: string;
-    pids: number[];
-  };
+  s3: CephRgw;
 }
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
