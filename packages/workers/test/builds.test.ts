@@ -9,7 +9,7 @@ import type { ArtifactManifest } from '@distci/common';
 import { blobKeys, cancelBuild, listAll, readBlob, zpaths } from '@distci/common';
 import { webJob } from '@distci/testkit';
 import t, { type Test } from 'tap';
-import { startTestCluster, type TestCluster } from './helpers/cluster.js';
+import { ONE_OF_EACH, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { testRepo } from './helpers/git-repo.js';
 import { tempDir } from './helpers/step-context.js';
 
@@ -45,13 +45,7 @@ async function assertNothingLeft(t: Test, c: TestCluster, jobs: string[]) {
 }
 
 t.test('the contract job: checkout, copy from lib, a 2×2-able matrix, publish; lib → web via after', async (t) => {
-  const c = await startTestCluster(t, {
-    control: 1,
-    'git-checkout': 1,
-    'exec-shell': 2,
-    'publish-artifacts': 1,
-    'copy-artifacts': 1,
-  });
+  const c = await startTestCluster(t, { ...ONE_OF_EACH, 'exec-shell': 2 });
   const lib = await testRepo(t);
   await lib.commit('lib', { 'build.sh': 'mkdir -p dist && echo "lib $DISTCI_BUILD" > dist/lib.txt\n' });
   const web = await testRepo(t);

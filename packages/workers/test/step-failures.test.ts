@@ -5,10 +5,10 @@
  * fails the step at once (one attempt) with the path; a local repository is refused by a worker that
  * does not allow them.
  */
-import { createServer } from 'node:net';
 import type { BuildRecord } from '@distci/common';
+import { freePort } from '@distci/testkit';
 import t from 'tap';
-import { startTestCluster } from './helpers/cluster.js';
+import { ONE_OF_EACH, startTestCluster } from './helpers/cluster.js';
 
 const stepOf = (record: BuildRecord, id: string) => {
   const step = record.steps.find((s) => s.id === id);
@@ -16,22 +16,8 @@ const stepOf = (record: BuildRecord, id: string) => {
   return step;
 };
 
-/** A port with nothing listening on it (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 t.test('step failures tell their cause', async (t) => {
-  const c = await startTestCluster(t, {
-    control: 1,
-    'git-checkout': 1,
-    'exec-shell': 1,
-    'publish-artifacts': 1,
-  });
+  const c = await startTestCluster(t, { ...ONE_OF_EACH, 'copy-artifacts': 0 });
 
   t.test("a venv's absolute symlink travels to the next step as it is", async (t) => {
     await c.push({
@@ -55,7 +41,7 @@ t.test('step failures tell their cause', async (t) => {
   });
 
   t.test("an unreachable git host: the step's message is git's, not a lost worker", async (t) => {
-    const url = `http://127.0.0.1:${await closedPort()}/repo.git`;
+    const url = `http://127.0.0.1:${await freePort()}/repo.git`;
     await c.push({ name: 'offline', repository: { url }, steps: [{ name: 'checkout', type: 'git-checkout' }] });
     const record = await c.finished('offline', await c.trigger('offline'));
     const step = stepOf(record, 'checkout');

@@ -42,6 +42,15 @@ export interface TestCluster {
   finished(job: string, build: number): Promise<BuildRecord>;
 }
 
+/** One worker of every kind: what a build of every step type needs. */
+export const ONE_OF_EACH: Readonly<Record<WorkerKind, number>> = {
+  control: 1,
+  'git-checkout': 1,
+  'exec-shell': 1,
+  'publish-artifacts': 1,
+  'copy-artifacts': 1,
+};
+
 export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind, number>>): Promise<TestCluster> {
   const { zk, s3 } = loadServices();
   const env = {
