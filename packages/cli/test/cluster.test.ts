@@ -9,11 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { loadServices, uniqueName } from '@distci/testkit';
+import { uniqueName } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { readJobFile } from '../src/commands/job.js';
 import { createDemoRepos, withDemoRepository } from '../src/demo/demo-repos.js';
-import { type CliProcess, repoRoot, runCli, spawnCli, tempDir } from './helpers/cli-process.js';
+import { type CliProcess, repoRoot, runCli, servicesEnv, spawnCli, tempDir } from './helpers/cli-process.js';
 
 const KINDS = ['control', 'git-checkout', 'exec-shell', 'publish-artifacts', 'copy-artifacts'] as const;
 
@@ -26,23 +26,12 @@ interface Cluster {
 
 /** A chroot and a key prefix of its own on the test run's ZooKeeper and RGW, and an API token. */
 async function clusterEnv(t: Test): Promise<Cluster> {
-  const { zk, s3 } = loadServices();
   const dir = await tempDir(t);
   const token = `test-${uniqueName('token')}`;
   const tokensFile = join(dir, 'tokens');
   await writeFile(tokensFile, `${token}\n`);
-  const env = {
-    DISTCI_ZK: `${zk.connect}/${uniqueName('cli')}`,
-    DISTCI_SESSION_TIMEOUT_MS: '4000',
-    DISTCI_S3_ENDPOINT: s3.endpoint,
-    DISTCI_S3_BUCKET: s3.bucket,
-    DISTCI_S3_PREFIX: `${uniqueName('cli')}/`,
-    DISTCI_S3_REGION: s3.region,
-    // The sample jobs' repositories are local dirs: this cluster allows them (the default refuses).
-    DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true',
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  };
+  // The sample jobs' repositories are local dirs: this cluster allows them (the default refuses).
+  const env = servicesEnv('cli', { DISTCI_ALLOW_LOCAL_REPOSITORIES: 'true' });
   return { dir, env, token, tokensFile };
 }
 

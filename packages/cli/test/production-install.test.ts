@@ -7,9 +7,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadServices, uniqueName } from '@distci/testkit';
+import { uniqueName } from '@distci/testkit';
 import t from 'tap';
-import { repoRoot, runCli, spawnCli, tempDir } from './helpers/cli-process.js';
+import { repoRoot, runCli, servicesEnv, spawnCli, tempDir } from './helpers/cli-process.js';
 
 t.test('npm ci --omit=dev in a clean copy runs distci --help, a frontend and a worker', async (t) => {
   const dir = await tempDir(t, 'distci-install-');
@@ -46,19 +46,9 @@ t.test('npm ci --omit=dev in a clean copy runs distci --help, a frontend and a w
   t.match(help.stdout, /Usage: distci/);
   t.equal(help.stderr, '', 'nothing on stderr: no third-party warning block');
 
-  const { zk, s3 } = loadServices();
   const token = `test-${uniqueName('token')}`;
   await writeFile(join(dir, 'tokens'), `${token}\n`);
-  const env = {
-    DISTCI_ZK: `${zk.connect}/${uniqueName('install')}`,
-    DISTCI_SESSION_TIMEOUT_MS: '4000',
-    DISTCI_S3_ENDPOINT: s3.endpoint,
-    DISTCI_S3_BUCKET: s3.bucket,
-    DISTCI_S3_PREFIX: `${uniqueName('install')}/`,
-    DISTCI_S3_REGION: s3.region,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  };
+  const env = servicesEnv('install');
   const frontend = spawnCli(t, ['frontend', '--port', '0', '--tokens-file', join(dir, 'tokens')], {
     env,
     bin,

@@ -18,30 +18,19 @@ import { join } from 'node:path';
 import { compileStorageOptions, listAll, readBlob } from '@distci/common';
 import { signPayload } from '@distci/frontend';
 import { openStorage } from '@distci/storage';
-import { dumpTree, loadServices, uniqueName } from '@distci/testkit';
+import { dumpTree, uniqueName } from '@distci/testkit';
 import t from 'tap';
-import { runCli, spawnCli, tempDir } from './helpers/cli-process.js';
+import { runCli, servicesEnv, spawnCli, tempDir } from './helpers/cli-process.js';
 
 const GITHUB_SECRET = 'webhook-secret-for-the-test';
 
 t.test('params and secrets reach the step; the secret is masked and stored nowhere in clear', async (t) => {
-  const { zk, s3 } = loadServices();
   const dir = await tempDir(t);
   const adminToken = `test-${uniqueName('token')}`;
   await writeFile(join(dir, 'tokens'), `${adminToken}\n`);
   const keyFile = join(dir, 'secrets.key');
   await writeFile(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-  const env = {
-    DISTCI_ZK: `${zk.connect}/${uniqueName('sec')}`,
-    DISTCI_S3_ENDPOINT: s3.endpoint,
-    DISTCI_S3_BUCKET: s3.bucket,
-    DISTCI_S3_PREFIX: `${uniqueName('sec')}/`,
-    DISTCI_S3_REGION: s3.region,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    DISTCI_SECRETS_KEY_FILE: keyFile,
-    DISTCI_GITHUB_SECRET: GITHUB_SECRET,
-  };
+  const env = servicesEnv('sec', { DISTCI_SECRETS_KEY_FILE: keyFile, DISTCI_GITHUB_SECRET: GITHUB_SECRET });
 
   // The service the step calls with the secret: it records the Authorization header of each request.
   const received: string[] = [];

@@ -9,23 +9,16 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadServices, uniqueName } from '@distci/testkit';
 import t from 'tap';
-import { runCli, spawnCli, tempDir } from './helpers/cli-process.js';
+import { runCli, servicesEnv, spawnCli, tempDir } from './helpers/cli-process.js';
 
 t.test('a fresh RGW: missing bucket named at start and by /readyz, then storage init, then a build', async (t) => {
-  const { zk, s3 } = loadServices();
+  const { s3 } = loadServices();
   const dir = await tempDir(t);
   const bucket = uniqueName('fresh');
   const token = `test-${uniqueName('token')}`;
   await writeFile(join(dir, 'tokens'), `${token}\n`);
-  const env = {
-    DISTCI_ZK: `${zk.connect}/${uniqueName('init')}`,
-    DISTCI_SESSION_TIMEOUT_MS: '4000',
-    DISTCI_S3_ENDPOINT: s3.endpoint,
-    DISTCI_S3_BUCKET: bucket,
-    DISTCI_S3_REGION: s3.region,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  };
+  // A bucket nobody made yet, no key prefix.
+  const env = servicesEnv('init', { DISTCI_S3_BUCKET: bucket, DISTCI_S3_PREFIX: '' });
   const where = `bucket '${bucket}' at ${s3.endpoint}`;
 
   const frontend = spawnCli(t, ['frontend', '--port', '0', '--tokens-file', join(dir, 'tokens')], { env });

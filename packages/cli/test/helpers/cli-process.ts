@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadServices, uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -141,4 +142,23 @@ export async function startDev(
   const [, url] = await p.waitFor(/dashboard and API\s+(http:\/\/\S+)/, 'the URL of distci dev');
   const [, token] = await p.waitFor(/token\s+(\S+)/, 'the token of distci dev');
   return { process: p, url: url!, token: token! };
+}
+
+/**
+ * The settings of a cluster on the test run's ZooKeeper and Ceph RGW: its own chroot and key prefix
+ * (`name-…`), session timeout 4 s; `extra` adds or overrides (e.g. another bucket, no prefix).
+ */
+export function servicesEnv(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  const { zk, s3 } = loadServices();
+  return {
+    DISTCI_ZK: `${zk.connect}/${uniqueName(name)}`,
+    DISTCI_SESSION_TIMEOUT_MS: '4000',
+    DISTCI_S3_ENDPOINT: s3.endpoint,
+    DISTCI_S3_BUCKET: s3.bucket,
+    DISTCI_S3_PREFIX: `${uniqueName(name)}/`,
+    DISTCI_S3_REGION: s3.region,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...extra,
+  };
 }
