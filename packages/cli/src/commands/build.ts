@@ -91,7 +91,7 @@ export function buildCommand(program: Command): void {
   });
 
   addClientOptions(
-    build.command('show').description('show a build and its steps').argument('<job>').argument('<n>'),
+    build.command('show').description('show a build and its steps').argument('<job>').argument('<number>'),
   ).action(async (job: string, n: string, _o, cmd: Command) => {
     const ctx = await clientContext(cmd);
     const view = await ctx.api.json<BuildView>('GET', apiPath('jobs', job, 'builds', buildNumber(n)));
@@ -103,7 +103,7 @@ export function buildCommand(program: Command): void {
       .command('logs')
       .description("print a build's logs (every step, or one)")
       .argument('<job>')
-      .argument('<n>')
+      .argument('<number>')
       .option('--step <id>', 'one step (a matrix step is e.g. "test[os=linux]")')
       .option('--follow', 'stream live until the build ends; exit 0 on success, 1 on failure')
       .option(
@@ -130,7 +130,7 @@ export function buildCommand(program: Command): void {
   });
 
   addClientOptions(
-    build.command('cancel').description('cancel a running build').argument('<job>').argument('<n>'),
+    build.command('cancel').description('cancel a running build').argument('<job>').argument('<number>'),
   ).action(async (job: string, n: string, _o, cmd: Command) => {
     const ctx = await clientContext(cmd);
     const number = buildNumber(n);
@@ -146,7 +146,7 @@ export function buildCommand(program: Command): void {
       .command('retry')
       .description('retry a failed step: a new build re-runs it and the steps that need it')
       .argument('<job>')
-      .argument('<n>')
+      .argument('<number>')
       .argument('<step>'),
   ).action(async (job: string, n: string, step: string, _o, cmd: Command) => {
     const ctx = await clientContext(cmd);
