@@ -12,6 +12,7 @@ export function addStorageOptions(cmd: Command): Command {
     .option('--s3-endpoint <url>', 'S3 endpoint (env DISTCI_S3_ENDPOINT; default: directory store)')
     .option('--s3-bucket <name>', 'S3 bucket (env DISTCI_S3_BUCKET; default distci)')
     .option('--s3-region <region>', 'S3 region (env DISTCI_S3_REGION; default us-east-1)')
+    .option('--s3-prefix <prefix>', 'S3 key prefix, to share a bucket (env DISTCI_S3_PREFIX; default none)')
     .option('--data-dir <dir>', 'embedded store and directory store location (env DISTCI_DATA_DIR; default .distci)');
 }
 
@@ -23,6 +24,7 @@ export function storageFlags(opts: Record<string, unknown>): StorageFlags {
     s3Endpoint: str(opts.s3Endpoint),
     s3Bucket: str(opts.s3Bucket),
     s3Region: str(opts.s3Region),
+    s3Prefix: str(opts.s3Prefix),
     dataDir: str(opts.dataDir),
   };
 }

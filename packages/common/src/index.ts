@@ -9,6 +9,7 @@ export * from './domain-caches.js';
 export * from './errors.js';
 export * from './jobs/index.js';
 export * from './keys.js';
+export * from './option-table.js';
 export * from './options.js';
 export * from './schemas/index.js';
 export * from './secrets/index.js';

@@ -1,25 +1,11 @@
 /**
- * Options are compiled once, at the entry point: read flags and env, validate, fill defaults, freeze.
- * Inner code sees only `StorageOptions`. Every option has a documented default and an env/flag name
- * (table in `docs/configuration.md`).
- *
- * | option | flag | env | default |
- * |---|---|---|---|
- * | ZooKeeper connection (+ optional `/chroot`) | `--zk` | `DISTCI_ZK` | none: embedded store |
- * | session timeout | `--session-timeout` | `DISTCI_SESSION_TIMEOUT_MS` | 10000 |
- * | S3 endpoint | `--s3-endpoint` | `DISTCI_S3_ENDPOINT` | none: directory store |
- * | S3 bucket | `--s3-bucket` | `DISTCI_S3_BUCKET` | `distci` |
- * | S3 region | `--s3-region` | `DISTCI_S3_REGION` | `us-east-1` |
- * | S3 key prefix (share a bucket) | `--s3-prefix` | `DISTCI_S3_PREFIX` | none |
- * | S3 access key | — | `AWS_ACCESS_KEY_ID` | none (SDK default chain) |
- * | S3 secret key | — | `AWS_SECRET_ACCESS_KEY` | none (SDK default chain) |
- * | data dir (embedded store, directory store) | `--data-dir` | `DISTCI_DATA_DIR` | `.distci` |
+ * Storage options, compiled once at the entry point from the `storage` rows of `OPTION_TABLE`
+ * (`option-table.ts`: flag, then env, then default; docs/configuration.md is generated from it),
+ * validated and frozen. Inner code sees only `StorageOptions`.
  */
 import { resolve } from 'node:path';
-import { distciError } from './errors.js';
+import { badOption, type Env, readOption } from './option-table.js';
 
-/** 10 s: ZooKeeper's usual session timeout; a lost worker's tickets resume after it. */
-export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 /** The default chroot: every znode of distci lives under it, so a ZooKeeper can be shared. */
 export const DEFAULT_CHROOT = '/distci';
 
@@ -56,8 +42,7 @@ export interface StorageFlags {
   dataDir?: string;
 }
 
-const bad = (name: string, value: string, hint: string) =>
-  distciError('DISTCI_BAD_OPTION', `${name}='${value}' is not valid`, { hint, details: { option: name, value } });
+const bad = badOption;
 
 /** Splits `host:port,host:port/chroot` into the connection string and the chroot. */
 export function parseZkConnect(value: string): { connect: string; chroot: string } {
@@ -76,53 +61,26 @@ export function parseZkConnect(value: string): { connect: string; chroot: string
 }
 
 /** Compiles storage options from flags (first) and env (second); the result is frozen. */
-export function compileStorageOptions(
-  flags: StorageFlags = {},
-  env: Record<string, string | undefined> = process.env,
-): StorageOptions {
-  const dataDir = resolve(flags.dataDir ?? env.DISTCI_DATA_DIR ?? '.distci');
-  const timeoutRaw = flags.sessionTimeout ?? env.DISTCI_SESSION_TIMEOUT_MS;
-  let sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS;
-  if (timeoutRaw !== undefined && timeoutRaw !== '') {
-    sessionTimeoutMs = Number(timeoutRaw);
-    if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs < 1000 || sessionTimeoutMs > 120_000) {
-      throw bad('DISTCI_SESSION_TIMEOUT_MS', String(timeoutRaw), 'use an integer number of ms, 1000..120000');
-    }
-  }
-  const zk = flags.zk ?? env.DISTCI_ZK;
-  const coordination: CoordinationOptions =
-    zk !== undefined && zk !== ''
-      ? { type: 'zookeeper', ...parseZkConnect(zk), sessionTimeoutMs }
-      : { type: 'embedded', dataDir: resolve(dataDir, 'coordination'), sessionTimeoutMs };
-
-  const endpoint = flags.s3Endpoint ?? env.DISTCI_S3_ENDPOINT;
-  let blob: BlobOptions;
-  if (endpoint !== undefined && endpoint !== '') {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw bad('DISTCI_S3_ENDPOINT', endpoint, 'use a URL like http://127.0.0.1:7480');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw bad('DISTCI_S3_ENDPOINT', endpoint, 'use an http:// or https:// URL');
-    }
-    const bucket = flags.s3Bucket ?? env.DISTCI_S3_BUCKET ?? 'distci';
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-      throw bad('DISTCI_S3_BUCKET', bucket, 'use 3-63 characters of a-z, 0-9, "." and "-"');
-    }
-    blob = {
-      type: 's3',
-      endpoint: url.toString().replace(/\/$/, ''),
-      bucket,
-      region: flags.s3Region ?? env.DISTCI_S3_REGION ?? 'us-east-1',
-      accessKeyId: env.AWS_ACCESS_KEY_ID,
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-      prefix: compilePrefix(flags.s3Prefix ?? env.DISTCI_S3_PREFIX ?? ''),
-    };
-  } else {
-    blob = { type: 'directory', dir: resolve(dataDir, 'objects'), prefix: '' };
-  }
+export function compileStorageOptions(flags: StorageFlags = {}, env: Env = process.env): StorageOptions {
+  const read = <T>(name: string) => readOption<T>('storage', name, flags as Record<string, unknown>, env);
+  const dataDir = read<string>('dataDir');
+  const sessionTimeoutMs = read<number>('sessionTimeout');
+  const zk = read<string | undefined>('zk');
+  const coordination: CoordinationOptions = zk
+    ? { type: 'zookeeper', ...parseZkConnect(zk), sessionTimeoutMs }
+    : { type: 'embedded', dataDir: resolve(dataDir, 'coordination'), sessionTimeoutMs };
+  const endpoint = read<string | undefined>('s3Endpoint');
+  const blob: BlobOptions = endpoint
+    ? {
+        type: 's3',
+        endpoint,
+        bucket: read('s3Bucket'),
+        region: read('s3Region'),
+        accessKeyId: read('accessKeyId'),
+        secretAccessKey: read('secretAccessKey'),
+        prefix: compilePrefix(read('s3Prefix')),
+      }
+    : { type: 'directory', dir: resolve(dataDir, 'objects'), prefix: '' };
   return deepFreeze({ dataDir, coordination, blob });
 }
 

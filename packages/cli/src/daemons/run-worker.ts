@@ -1,6 +1,6 @@
 /** The body of `distci worker <kind>` (loaded only when that command runs). */
 import { join } from 'node:path';
-import { compileStorageOptions, isWorkerKind, loadSecretsKey, WORKER_KINDS } from '@distci/common';
+import { compileStorageOptions, isWorkerKind, loadSecretsKey, readOption, WORKER_KINDS } from '@distci/common';
 import { checkStorage, openStorage, type Storage } from '@distci/storage';
 import { createWorkerMetrics, startWorkerHttp, type WorkerHttp, type WorkerMetrics } from '@distci/workers';
 import { cliError, EXIT } from '../cli-error.js';
@@ -22,10 +22,11 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
     await secureDataDir(storageOptions.dataDir);
     process.env.DISTCI_GIT_CACHE_DIR ??= join(storageOptions.dataDir, 'git-cache');
   }
-  const metricsPort = parseMetricsPort(opts.metricsPort ?? process.env.DISTCI_METRICS_PORT);
-  const metricsHost = (opts.metricsHost as string | undefined) ?? process.env.DISTCI_METRICS_HOST ?? '127.0.0.1';
+  const option = <T>(name: string) => readOption<T>('worker', name, opts, process.env);
+  const metricsPort = option<number | undefined>('metricsPort') ?? null;
+  const metricsHost = option<string>('metricsHost');
   const metrics = createWorkerMetrics();
-  const keyFile = (opts.secretsKeyFile as string | undefined) ?? process.env.DISTCI_SECRETS_KEY_FILE;
+  const keyFile = option<string | undefined>('secretsKeyFile');
   const secretsKey = kind === 'exec-shell' && keyFile ? loadSecretsKey(keyFile) : null;
   if (opts.allowLocalRepositories === true) process.env.DISTCI_ALLOW_LOCAL_REPOSITORIES = 'true';
   const storage = await openStorage(storageOptions);
@@ -85,16 +86,6 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
     await storage.close();
     throw new Error(`the ${kind} worker stopped without being asked to; see the lines above`);
   }
-}
-
-/** `--metrics-port`: unset (no endpoint), or a TCP port (0 picks a free one). */
-function parseMetricsPort(value: unknown): number | null {
-  if (value === undefined || value === '') return null;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw cliError(`--metrics-port must be a TCP port (0-65535), not '${String(value)}'`, { exitCode: EXIT.usage });
-  }
-  return port;
 }
 
 async function startMetricsEndpoint(

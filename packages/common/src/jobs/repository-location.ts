@@ -11,6 +11,7 @@
  * and counts as local.
  */
 import { distciError } from '../errors.js';
+import { type Env, readOption } from '../option-table.js';
 
 const REMOTE_SCHEME = /^(https?|ssh|git|git\+ssh|ssh\+git):\/\/[^/]/i;
 /** scp-like: `host:path` or `user@host:path`, no slash before the colon, not a drive letter `C:`. */
@@ -36,12 +37,7 @@ export function localRepositoryError(url: string) {
   });
 }
 
-/** `DISTCI_ALLOW_LOCAL_REPOSITORIES` from `env`: `true` or `false` (default), anything else refused. */
-export function allowLocalRepositoriesFrom(env: Record<string, string | undefined>): boolean {
-  const raw = env.DISTCI_ALLOW_LOCAL_REPOSITORIES ?? 'false';
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0' || raw === '') return false;
-  throw distciError('DISTCI_BAD_OPTION', `DISTCI_ALLOW_LOCAL_REPOSITORIES='${raw}' is not valid`, {
-    hint: 'use true or false',
-  });
+/** `DISTCI_ALLOW_LOCAL_REPOSITORIES` from `env`: `true` or `false` (the default), anything else refused. */
+export function allowLocalRepositoriesFrom(env: Env): boolean {
+  return readOption<boolean>('worker', 'allowLocalRepositories', {}, env);
 }

@@ -31,7 +31,13 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { allowLocalRepositoriesFrom, isDistciError, localRepositoryProblem } from '@distci/common';
+import {
+  allowLocalRepositoriesFrom,
+  type Env,
+  isDistciError,
+  localRepositoryProblem,
+  readOption,
+} from '@distci/common';
 import type { StepContext, StepKind, StepRunResult } from '../steps/step-handler.js';
 import { storeWorkspace } from '../steps/workspace.js';
 import {
@@ -60,10 +66,12 @@ export interface GitCheckoutOptions {
 }
 
 /** The default git cache dir for `env`. */
-export function gitCacheDir(env: Record<string, string | undefined> = process.env): string {
-  if (env.DISTCI_GIT_CACHE_DIR) return env.DISTCI_GIT_CACHE_DIR;
-  if (env.DISTCI_DATA_DIR) return join(env.DISTCI_DATA_DIR, 'git-cache');
-  return join(tmpdir(), 'distci-git-cache');
+export function gitCacheDir(env: Env = process.env): string {
+  const dataDir = env.DISTCI_DATA_DIR ? readOption<string>('storage', 'dataDir', {}, env) : null;
+  return (
+    readOption<string | undefined>('worker', 'gitCacheDir', {}, env) ??
+    (dataDir ? join(dataDir, 'git-cache') : join(tmpdir(), 'distci-git-cache'))
+  );
 }
 
 function failure(ctx: StepContext, message: string): StepRunResult {

@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coerceError, distciError } from '@distci/common';
+import { coerceError, type Env, readOption } from '@distci/common';
 import { nanoid } from 'nanoid';
 import { type SimpleGit, simpleGit } from 'simple-git';
 
@@ -53,23 +53,9 @@ function gitEnv(): Record<string, string> {
   return { ...env, GIT_TERMINAL_PROMPT: '0' };
 }
 
-/**
- * 10 min: a shallow fetch of a large repository (1 GB) over a slow link takes a few minutes; a git
- * command that takes longer than this is hung, not working.
- */
-export const DEFAULT_GIT_TIMEOUT_MS = 600_000;
-
-/** `DISTCI_GIT_TIMEOUT_MS` from `env`: how long one git client (a few commands) may run. */
-export function gitTimeoutMs(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.DISTCI_GIT_TIMEOUT_MS;
-  if (raw === undefined || raw === '') return DEFAULT_GIT_TIMEOUT_MS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 100 || n > 86_400_000) {
-    throw distciError('DISTCI_BAD_OPTION', `DISTCI_GIT_TIMEOUT_MS=${raw} is not valid`, {
-      hint: 'use milliseconds, 100..86400000',
-    });
-  }
-  return n;
+/** `DISTCI_GIT_TIMEOUT_MS` from `env` (the `worker` row `gitTimeoutMs`): how long one git client may run. */
+export function gitTimeoutMs(env: Env = process.env): number {
+  return readOption<number>('worker', 'gitTimeoutMs', {}, env);
 }
 
 /** simple-git's message when its abort signal fires; ours fires on the step's stop or the git timeout. */
