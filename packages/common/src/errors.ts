@@ -73,6 +73,10 @@ export const ERROR_CODES = {
   // Builds and steps (API)
   DISTCI_STEP_NOT_FOUND: { status: 404, summary: 'The build has no step with that id.' },
   DISTCI_ATTEMPT_NOT_FOUND: { status: 404, summary: 'The step has had no attempt with that number (yet).' },
+  DISTCI_RANGE_NOT_SATISFIABLE: {
+    status: 416,
+    summary: 'A byte range or line range starts past the end of the log.',
+  },
   DISTCI_BUILD_FINISHED: { status: 409, summary: 'The build finished already; it cannot be cancelled.' },
   DISTCI_BUILD_NOT_FINISHED: {
     status: 409,
