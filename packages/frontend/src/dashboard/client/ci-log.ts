@@ -259,7 +259,16 @@ export class CiLog extends LitElement {
       } else if (es.readyState === EventSource.CONNECTING) {
         this.status = 'reconnecting';
       } else {
+        // The browser gave up (e.g. offline): go on from the last chunk seen, soon or when back online.
         this.status = 'disconnected';
+        es.close();
+        const again = () => {
+          window.removeEventListener('online', again);
+          clearTimeout(timer);
+          if (gen === this.gen && this.source === es) this.stream(gen);
+        };
+        const timer = window.setTimeout(again, 3000);
+        window.addEventListener('online', again);
       }
       this.requestUpdate();
     });
