@@ -135,6 +135,15 @@ function table(m: MachineInfo, r: Results, seconds: number): string {
       `bare: ${v.bareSeconds} s`,
       `${v.ratio}×`,
     );
+    const w = r.logs.viewer;
+    if (w) {
+      row(
+        `5. viewer opens the ${round(w.logBytes / 1e6)} MB log (${w.lines} lines)`,
+        `first lines ${ms(w.firstLinesMs)}, ${w.firstLinesBytes} B; last page ${ms(w.lastPageMs)}; search ${ms(w.searchMs)} (${w.searchTotal}); 64 KiB range ${ms(w.rangeMs)}`,
+        `raw download ${ms(w.rawMs)}, ${w.rawBytes} B`,
+        `${round(w.rawMs / w.firstLinesMs)}× faster`,
+      );
+    }
   }
   if (r.artifacts) {
     for (const [name, a] of [

@@ -8,6 +8,11 @@
  *   client. Time: the script's wall time under the worker (its `[distci] exit code 0 after X s` line:
  *   with backpressure from the object store) and the step's (plus workspace and log close), against the
  *   same script run bare by the bench with its output piped into this process.
+ * - Viewer (issue 11), on that same log (20 MB quick, 200 MB full): what the dashboard's viewer asks
+ *   to open it — its first page of lines (`…/lines?from=1&count=512`) — and a far line (the last
+ *   page), a search of the whole log (`…/search`), and a byte range, each timed and its bytes counted,
+ *   beside a raw download of the whole log (what the viewer did before: every chunk). HTTP only, no
+ *   browser (the browser test measures the page itself: first line, DOM nodes, bytes).
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,6 +44,31 @@ export interface LogsResult {
     /** scriptSeconds ÷ bareSeconds. */
     ratio: number;
   };
+  viewer: {
+    logBytes: number;
+    lines: number;
+    /** The viewer's first request: time to the first lines, and bytes transferred. */
+    firstLinesMs: number;
+    firstLinesBytes: number;
+    lastPageMs: number;
+    searchMs: number;
+    searchTotal: number;
+    rangeMs: number;
+    rawMs: number;
+    rawBytes: number;
+  };
+}
+
+/** GET `url`: the time to the whole body and its size. */
+async function timed(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ ms: number; bytes: number; body: Buffer }> {
+  const t0 = performance.now();
+  const res = await fetch(url, { headers });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status >= 300) throw new Error(`${url}: ${res.status} ${body.toString().slice(0, 200)}`);
+  return { ms: round(performance.now() - t0), bytes: body.length, body };
 }
 
 /** sha256 and length of the first `size` bytes of `yes LINE`. */
@@ -182,7 +212,29 @@ export async function logs(ctx: BenchContext): Promise<LogsResult> {
       ratio: round(scriptSeconds / bareSeconds),
     };
     ctx.log(`log volume: ${JSON.stringify(volume)}`);
-    return { lineLatencyMs, volume };
+
+    // Viewer: the same log by lines, by search and by range, beside a raw download.
+    const api = `${cluster.url}/api/v1/jobs/bench-big/builds/${n}/logs/run`;
+    const first = await timed(`${api}/lines?from=1&count=512`);
+    const { lines: total, bytes: logBytes } = JSON.parse(first.body.toString()) as { lines: number; bytes: number };
+    const last = await timed(`${api}/lines?from=${Math.max(1, total - 511)}&count=512`);
+    const search = await timed(`${api}/search?q=ABCDEFG&limit=10`);
+    const range = await timed(api, { range: `bytes=${Math.floor(logBytes / 2)}-${Math.floor(logBytes / 2) + 65_535}` });
+    const raw = await timed(api);
+    const viewer = {
+      logBytes,
+      lines: total,
+      firstLinesMs: first.ms,
+      firstLinesBytes: first.bytes,
+      lastPageMs: last.ms,
+      searchMs: search.ms,
+      searchTotal: (JSON.parse(search.body.toString()) as { total: number }).total,
+      rangeMs: range.ms,
+      rawMs: raw.ms,
+      rawBytes: raw.bytes,
+    };
+    ctx.log(`log viewer: ${JSON.stringify(viewer)}`);
+    return { lineLatencyMs, volume, viewer };
   } finally {
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -45,6 +45,7 @@ const TABLE = {
   // Builds and steps (API)
   DISTCI_STEP_NOT_FOUND: [404, 'The build has no step with that id.'],
   DISTCI_ATTEMPT_NOT_FOUND: [404, 'The step has had no attempt with that number (yet).'],
+  DISTCI_RANGE_NOT_SATISFIABLE: [416, 'A byte range or line range starts past the end of the log.'],
   DISTCI_BUILD_FINISHED: [409, 'The build finished already; it cannot be cancelled.'],
   DISTCI_BUILD_NOT_FINISHED: [409, 'The build is still running; only a finished build can be retried.'],
   DISTCI_STEP_NOT_RETRYABLE: [409, 'Only a step that failed can be retried.'],

@@ -25,6 +25,7 @@
  * jobs/<job>/versions/<sha256>.json
  * builds/<job>/<n>/build.json
  * builds/<job>/<n>/logs/<step>/<attempt>/<chunk>
+ * builds/<job>/<n>/logs/<step>/<attempt>/index/<chunk>  the chunk's line index (distci/log-index.ts)
  * builds/<job>/<n>/artifacts/<path>
  * builds/<job>/<n>/artifacts.json           the artifact manifest (publish-artifacts)
  * builds/<job>/<n>/workspaces/<step>/<attempt>
@@ -161,6 +162,9 @@ export const blobKeys = {
   buildsPrefix: (job: string) => `builds/${assertJobName(job)}/`,
   logChunk: (job: string, n: number, step: string, attempt: number, chunk: number) =>
     `builds/${assertJobName(job)}/${n}/logs/${segment(step, 'step')}/${attempt}/${pad10(chunk)}`,
+  /** The line index of chunk `chunk` (`distci/log-index.ts`): beside the chunks, deleted with them. */
+  logIndex: (job: string, n: number, step: string, attempt: number, chunk: number) =>
+    `builds/${assertJobName(job)}/${n}/logs/${segment(step, 'step')}/${attempt}/index/${pad10(chunk)}`,
   logPrefix: (job: string, n: number, step: string, attempt: number) =>
     `builds/${assertJobName(job)}/${n}/logs/${segment(step, 'step')}/${attempt}/`,
   artifact: (job: string, n: number, path: string) =>

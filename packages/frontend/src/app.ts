@@ -21,6 +21,7 @@ import { type FrontendStorage, storagePlugin } from './plugins/storage.js';
 import { validationPlugin } from './plugins/validation.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildEventRoutes } from './routes/build-events.js';
+import { buildLogLineRoutes } from './routes/build-log-lines.js';
 import { buildLogRoutes } from './routes/build-logs.js';
 import { buildRoutes } from './routes/builds.js';
 import { githubWebhookRoutes } from './routes/github-webhook.js';
@@ -52,6 +53,7 @@ export default async function app(fastify: FastifyInstance, { storage, options }
   await fastify.register(buildRoutes);
   await fastify.register(buildEventRoutes);
   await fastify.register(buildLogRoutes);
+  await fastify.register(buildLogLineRoutes);
   await fastify.register(artifactRoutes);
   await fastify.register(githubWebhookRoutes);
   await fastify.register(workerRoutes);

@@ -2,6 +2,8 @@ export * from './artifacts-service.js';
 export * from './builds-service.js';
 export * from './jobs-service.js';
 export * from './log-feed.js';
+export * from './log-index.js';
+export * from './log-reader.js';
 export * from './logs-service.js';
 export * from './open-distci.js';
 export * from './tickets-service.js';

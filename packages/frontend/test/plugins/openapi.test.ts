@@ -27,6 +27,8 @@ t.test('openapi.json', async (t) => {
       'GET /api/v1/jobs/{job}/builds/{n}/artifacts/{*}',
       'GET /api/v1/jobs/{job}/builds/{n}/events',
       'GET /api/v1/jobs/{job}/builds/{n}/logs/{step}',
+      'GET /api/v1/jobs/{job}/builds/{n}/logs/{step}/lines',
+      'GET /api/v1/jobs/{job}/builds/{n}/logs/{step}/search',
       'GET /api/v1/queue',
       'GET /api/v1/secrets',
       'GET /api/v1/tokens',

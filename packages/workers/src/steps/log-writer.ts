@@ -7,8 +7,14 @@
  * for the next chunk), so each chunk decodes on its own (DistCI dropped output split across reads).
  * Secrets are masked before bytes reach the writer (a masking stage in front of it holds back just
  * enough bytes to catch a secret split across writes).
+ *
+ * Line index (issue 11): after each chunk, the writer stores that chunk's index entry
+ * (`…/index/<chunk>`, `log-index.ts`: bytes and newlines before it and in it, the ANSI state at its
+ * start, when its first byte was written, and a checkpoint every 1,000 lines with its offset, time and
+ * ANSI state), so a viewer reads any lines of a 200 MB log without reading the log. The times are those
+ * of the writes (the masking stage passes bytes on at once): they never enter the log's bytes.
  */
-import { coerceError, type LogsService } from '@distci/common';
+import { coerceError, LogIndexer, type LogsService } from '@distci/common';
 
 /** ~1 s: live enough to watch, and at most one PUT a second per running step. */
 export const LOG_FLUSH_MS = 1000;
@@ -57,7 +63,7 @@ export interface LogTarget {
 }
 
 export function createLogWriter(
-  logs: Pick<LogsService, 'append'>,
+  logs: Pick<LogsService, 'append'> & Partial<Pick<LogsService, 'appendIndex'>>,
   target: LogTarget,
   options: { flushMs?: number; chunkBytes?: number } = {},
 ): LogWriter {
@@ -65,6 +71,9 @@ export function createLogWriter(
   const chunkBytes = options.chunkBytes ?? LOG_CHUNK_BYTES;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  /** When each write of the pending bytes arrived: [offset in pending, ms]. */
+  let marks: Array<[number, number]> = [];
+  const indexer = new LogIndexer();
   let next = 0;
   let uploading = 0;
   let failed: Error | null = null;
@@ -79,13 +88,19 @@ export function createLogWriter(
     const out = data.subarray(0, data.length - keep);
     pending = keep ? [Buffer.from(data.subarray(data.length - keep))] : [];
     pendingBytes = keep;
+    const outMarks = marks.filter(([at]) => at < out.length);
+    marks = keep ? [[0, (outMarks[outMarks.length - 1] ?? [0, Date.now()])[1]]] : [];
     if (out.length === 0) return;
     const index = next++;
+    const entry = logs.appendIndex ? indexer.add(out, outMarks[0]?.[1] ?? Date.now(), outMarks) : null;
     // Chunks go up in order, one at a time: a reader never sees chunk n+1 before chunk n.
     uploading += out.length;
     writing = writing.then(async () => {
       try {
         if (!failed) await logs.append(target, index, out);
+        // After the chunk: an index entry never names a chunk that is not there. A failed index write
+        // loses no log byte: a reader builds the missing entry from the chunks.
+        if (!failed && entry) await logs.appendIndex!(target, entry).catch(() => {});
       } catch (err) {
         failed = coerceError(err);
       } finally {
@@ -107,6 +122,7 @@ export function createLogWriter(
     write(data) {
       const buf = typeof data === 'string' ? Buffer.from(data) : data;
       if (buf.length === 0) return;
+      marks.push([pendingBytes, Date.now()]);
       pending.push(buf);
       pendingBytes += buf.length;
       if (pendingBytes >= chunkBytes) flush(false);

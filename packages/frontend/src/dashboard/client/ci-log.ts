@@ -1,25 +1,32 @@
 /// <reference lib="dom" />
 /**
- * `<ci-log data-src="…/logs/:step?follow=1" data-raw="…" data-running="1">`: the log viewer.
+ * `<ci-log data-src="…/logs/:step?follow=1" data-raw="…/logs/:step" data-running="1">`: the log viewer.
  *
- * - Data: one EventSource on the log's SSE stream: every chunk from the first, then live; on a dropped
- *   connection the browser resumes with `Last-Event-ID` (chunk numbers), so no line is lost or doubled.
- *   An `attempt` event for a new attempt starts over; `end` closes the stream.
+ * - Data (issue 11: a 200 MB log must open without downloading it): the lines on screen (plus a page
+ *   around them) are fetched by number from `…/lines` — the server reads them through the log's line
+ *   index — and kept in a bounded sparse store (`log-lines.ts`). The first answer gives the log's
+ *   length. Only a running step opens the SSE stream, from the chunk after the last one that answer
+ *   covered (`&after=`), for its tail; on a dropped connection the browser resumes with
+ *   `Last-Event-ID` (chunk numbers), so no line is lost or doubled. Every later page asks for the
+ *   same chunks the viewer has seen (`chunks=`), so pages and the tail agree. An `attempt` event for a
+ *   new attempt starts over; `end` closes the stream.
  * - Rendering: fixed-height rows, only those in view (+ a margin) exist in the DOM; ANSI is parsed for
- *   those rows only (`log-lines.ts` gives the state at their start). Text is always a text node (Lit
- *   bindings): a log can never inject markup.
+ *   those rows only (the server gives the state at each page's first line). Text is always a text node
+ *   (Lit bindings): a log can never inject markup. Lines not fetched yet show as empty rows.
  * - Browsers cap an element's height (~33.5M px in Chrome): past `MAX_PX` the scrollbar maps to line
  *   numbers by ratio.
  * - Follow: a running step opens at its tail and stays there; scrolling up pauses, `End`/`f`/the button
  *   resumes.
  * - Permalinks: a line number links `#L12`; shift-click makes `#L12-L20`; the hash is honoured on load
- *   (once that line arrived) and on `hashchange`.
- * - Search: every occurrence counted in the whole log (case-insensitive), `Enter`/`n` next, `N`
- *   previous, `/` focuses the box.
+ *   (the first page fetched is that line's) and on `hashchange`.
+ * - Search: on the server (`…/search`): every occurrence counted in the whole log (case-insensitive),
+ *   the matching lines' numbers; `Enter`/`n` next, `N` previous, `/` focuses the box.
+ * - Times: the button shows each line's write time (coarse: per chunk, and every 1,000 lines — from the
+ *   line index; the log's bytes hold no times).
  */
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { type AnsiState, advance, parseLine } from './ansi.js';
-import { LogLines } from './log-lines.js';
+import { LogLines, PAGE } from './log-lines.js';
 
 /** 18 px per row: the CSS line height of `.log-row` (they must agree). */
 const ROW = 18;
@@ -50,6 +57,13 @@ function segmentClass(s: AnsiState): string {
   return c;
 }
 
+/** A write time as HH:MM:SS (local). */
+function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 /** `#L12` or `#L12-L20` → [12, 20] (1-based, inclusive), else null. */
 export function parseRange(hash: string): [number, number] | null {
   const m = /^#L(\d+)(?:-L(\d+))?$/.exec(hash);
@@ -59,17 +73,46 @@ export function parseRange(hash: string): [number, number] | null {
   return a >= 1 && b >= 1 ? [Math.min(a, b), Math.max(a, b)] : null;
 }
 
+interface LinesAnswer {
+  attempt: number | null;
+  lines: number;
+  chunks: number;
+  partial: boolean;
+  finished: boolean;
+  from: number;
+  text: string[];
+  ansi: string;
+  times: Array<[number, number]>;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { headers: { accept: 'application/json' } });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { message?: string };
+    throw new Error(body.message ?? `HTTP ${res.status}`);
+  }
+  return (await res.json()) as T;
+}
+
 export class CiLog extends LitElement {
   static override properties = {
     status: { state: true },
     following: { state: true },
     query: { state: true },
+    times: { state: true },
   };
 
   private lines = new LogLines();
   private source: EventSource | null = null;
   private started = false;
   private attempt: number | null = null;
+  /** Chunks the viewer's lines come from: pages ask for these, the stream continues after them. */
+  private chunks = 0;
+  /** Bumped when the viewer starts over (a new attempt): answers for an older start are dropped. */
+  private gen = 0;
+  private inflight = new Set<number>();
+  /** Pages an answer left incomplete, with the chunk count then: not asked again until it grows. */
+  private tried = new Map<number, number>();
   private pos = 0;
   private viewHeight = 600;
   private programmatic = false;
@@ -79,9 +122,12 @@ export class CiLog extends LitElement {
   private matchTotal = 0;
   private current = -1;
   private searchTimer = 0;
+  private searchSeq = 0;
+  private searched = '';
   status = 'loading';
   following = false;
   query = '';
+  times = false;
 
   override createRenderRoot(): HTMLElement {
     return this; // light DOM: the page's stylesheet applies, tests and find-in-page see the rows
@@ -96,6 +142,7 @@ export class CiLog extends LitElement {
     if (this.started) return;
     this.started = true;
     this.following = this.dataset.running === '1';
+    this.times = localStorage.getItem('distci.log.times') === '1';
     this.selected = parseRange(location.hash);
     if (this.selected) {
       this.following = false;
@@ -103,7 +150,7 @@ export class CiLog extends LitElement {
     }
     const q = new URLSearchParams(location.search).get('q');
     if (q) this.query = q;
-    this.open();
+    void this.open();
   }
 
   override disconnectedCallback(): void {
@@ -116,34 +163,94 @@ export class CiLog extends LitElement {
     });
   }
 
-  private open(): void {
+  private get api(): string {
+    return this.dataset.raw ?? '';
+  }
+
+  private pin(): string {
+    return this.attempt === null ? '' : `&attempt=${this.attempt}`;
+  }
+
+  /** The first page (the tail, a permalink's line or the top), then the live tail if the step runs. */
+  private async open(): Promise<void> {
+    const gen = ++this.gen;
+    this.source?.close();
+    this.source = null;
+    const jump = this.pendingJump;
+    const query =
+      jump !== null
+        ? `from=${Math.max(0, Math.floor(jump / PAGE) - 1) * PAGE + 1}&count=${PAGE * 3}`
+        : this.following
+          ? `tail=1&count=${PAGE * 2}`
+          : `from=1&count=${PAGE * 2}`;
+    let res: LinesAnswer;
+    try {
+      res = await getJson<LinesAnswer>(`${this.api}/lines?${query}`);
+    } catch (err) {
+      this.status = `error: ${(err as Error).message}`;
+      return;
+    }
+    if (gen !== this.gen) return;
+    this.attempt = res.attempt;
+    this.chunks = res.chunks;
+    this.lines.clear();
+    this.inflight.clear();
+    this.tried.clear();
+    this.lines.count = res.lines;
+    this.lines.partial = res.partial;
+    this.lines.setLines(res.from - 1, res.text, res.ansi, res.times);
+    if (res.finished) {
+      this.status = 'complete';
+      this.following = false;
+    } else {
+      this.status = 'live';
+      this.stream(gen);
+    }
+    this.changed(true);
+  }
+
+  private stream(gen: number): void {
     const src = this.dataset.src;
     if (!src) return;
-    const es = new EventSource(src);
+    const es = new EventSource(`${src}${src.includes('?') ? '&' : '?'}after=${this.chunks - 1}`);
     this.source = es;
     es.addEventListener('open', () => {
       if (this.status === 'reconnecting') this.status = 'live';
     });
     es.addEventListener('attempt', (e) => {
       const { attempt } = JSON.parse((e as MessageEvent).data) as { attempt: number | null };
-      if (this.attempt !== null && attempt !== this.attempt) this.lines.clear();
+      if (this.attempt !== null && attempt !== this.attempt) {
+        // Another attempt's log: start over from its tail.
+        this.attempt = attempt;
+        this.following = true;
+        void this.open();
+        return;
+      }
       this.attempt = attempt;
     });
     es.addEventListener('message', (e) => {
+      if (gen !== this.gen) return;
+      const id = Number(e.lastEventId);
+      if (id < this.chunks) return; // seen (a resumed stream never sends it again, but be sure)
+      if (id > this.chunks) {
+        void this.open(); // a gap cannot happen; were it to, start over rather than skip lines
+        return;
+      }
       const value = JSON.parse(e.data) as string | { base64: string };
       const text =
         typeof value === 'string'
           ? value
           : new TextDecoder().decode(Uint8Array.from(atob(value.base64), (c) => c.charCodeAt(0)));
-      this.lines.append(text);
+      this.lines.append(text, Date.now());
+      this.chunks = id + 1;
       this.status = 'live';
-      this.changed();
+      this.changed(false);
     });
     es.addEventListener('end', () => {
       es.close();
       this.status = 'complete';
       this.following = false;
-      this.changed();
+      this.changed(false);
     });
     es.addEventListener('error', (e) => {
       if (e instanceof MessageEvent && e.data) {
@@ -152,21 +259,69 @@ export class CiLog extends LitElement {
       } else if (es.readyState === EventSource.CONNECTING) {
         this.status = 'reconnecting';
       } else {
+        // The browser gave up (e.g. offline): go on from the last chunk seen, soon or when back online.
         this.status = 'disconnected';
+        es.close();
+        const again = () => {
+          window.removeEventListener('online', again);
+          clearTimeout(timer);
+          if (gen === this.gen && this.source === es) this.stream(gen);
+        };
+        const timer = window.setTimeout(again, 3000);
+        window.addEventListener('online', again);
       }
       this.requestUpdate();
     });
   }
 
+  /** Fetches the pages around the view that are not here (after each render). */
+  private ensureVisible(): void {
+    const count = this.lines.count;
+    if (count === 0 || this.status === 'loading') return;
+    const { first } = this.window();
+    const from = Math.max(0, first - OVERSCAN);
+    const to = Math.min(count, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN);
+    const p0 = Math.floor(Math.max(0, from - PAGE / 4) / PAGE);
+    const p1 = Math.floor(Math.min(count - 1, to + PAGE / 4) / PAGE);
+    for (let p = p0; p <= p1; p++) {
+      if (this.inflight.has(p) || this.tried.get(p) === this.chunks || this.lines.loaded(p)) continue;
+      void this.fetchPage(p);
+    }
+    this.lines.evict(first);
+  }
+
+  private async fetchPage(p: number): Promise<void> {
+    const gen = this.gen;
+    const chunks = this.chunks;
+    this.inflight.add(p);
+    try {
+      const res = await getJson<LinesAnswer>(
+        `${this.api}/lines?from=${p * PAGE + 1}&count=${PAGE}&chunks=${chunks}${this.pin()}`,
+      );
+      if (gen !== this.gen) return;
+      // Lines that are complete in the answer never change; the rest only if the tail has not moved.
+      const complete = res.lines - (res.partial ? 1 : 0);
+      if (res.chunks === this.chunks || (p + 1) * PAGE <= complete) {
+        this.lines.setLines(res.from - 1, res.text, res.ansi, res.times);
+        if (!this.lines.loaded(p)) this.tried.set(p, this.chunks);
+        this.requestUpdate();
+      }
+    } catch {
+      this.tried.set(p, this.chunks);
+    } finally {
+      this.inflight.delete(p);
+    }
+  }
+
   /** New lines: keep the tail in view when following, honour a pending permalink, refresh search. */
-  private changed(): void {
+  private changed(opened: boolean): void {
     this.requestUpdate(); // first: `updateComplete` below then waits for the render with the new lines
     if (this.pendingJump !== null && this.pendingJump < this.lines.count) {
       const line = this.pendingJump;
       this.pendingJump = null;
       this.updateComplete.then(() => this.scrollToLine(line, true));
     }
-    if (this.query) this.scheduleSearch();
+    if (this.query && (opened || !this.searchTimer)) this.scheduleSearch(opened ? 0 : 2000);
     if (this.following) this.updateComplete.then(() => this.scrollToEnd());
   }
 
@@ -272,16 +427,39 @@ export class CiLog extends LitElement {
     this.requestUpdate();
   }
 
-  private scheduleSearch(): void {
+  private scheduleSearch(ms = 250): void {
     clearTimeout(this.searchTimer);
-    this.searchTimer = window.setTimeout(() => this.runSearch(), 150);
+    this.searchTimer = window.setTimeout(() => {
+      this.searchTimer = 0;
+      void this.runSearch();
+    }, ms);
   }
 
-  private runSearch(): void {
-    const { lines, total } = this.lines.search(this.query);
-    this.hits = lines;
-    this.matchTotal = total;
-    if (this.current >= lines.length) this.current = lines.length - 1;
+  /** Searches the whole log on the server (the chunks seen); the same query over the same chunks once. */
+  private async runSearch(): Promise<void> {
+    const q = this.query;
+    const key = `${q}\n${this.chunks}\n${this.attempt}`;
+    if (key === this.searched) return;
+    const seq = ++this.searchSeq;
+    if (!q) {
+      this.hits = [];
+      this.matchTotal = 0;
+      this.searched = key;
+      this.requestUpdate();
+      return;
+    }
+    try {
+      const res = await getJson<{ total: number; hits: number[] }>(
+        `${this.api}/search?q=${encodeURIComponent(q)}&chunks=${this.chunks}&limit=10000${this.pin()}`,
+      );
+      if (seq !== this.searchSeq) return;
+      this.hits = res.hits.map((h) => h - 1);
+      this.matchTotal = res.total;
+      this.searched = key;
+      if (this.current >= this.hits.length) this.current = this.hits.length - 1;
+    } catch (err) {
+      if (seq === this.searchSeq) this.status = `search failed: ${(err as Error).message}`;
+    }
     this.requestUpdate();
   }
 
@@ -299,8 +477,9 @@ export class CiLog extends LitElement {
     if (e.key === 'Enter') {
       e.preventDefault();
       clearTimeout(this.searchTimer);
-      this.runSearch();
-      this.step(e.shiftKey ? -1 : 1);
+      this.searchTimer = 0;
+      const dir = e.shiftKey ? -1 : 1;
+      void this.runSearch().then(() => this.step(dir));
     } else if (e.key === 'Escape') {
       (e.target as HTMLInputElement).blur();
     }
@@ -335,22 +514,29 @@ export class CiLog extends LitElement {
     const from = Math.max(0, first - OVERSCAN);
     const to = Math.min(count, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN);
     const rows: TemplateResult[] = [];
-    let state = from < count ? this.lines.stateAt(from) : undefined;
+    let state: AnsiState | null = null;
     const currentLine = this.current >= 0 ? this.hits[this.current] : -1;
     for (let i = from; i < to; i++) {
       const raw = this.lines.line(i);
-      const segments = parseLine(state!, raw);
-      state = advance(state!, raw);
+      state ??= raw === undefined ? null : this.lines.stateAt(i);
+      const segments = raw === undefined || !state ? [] : parseLine(state, raw);
+      state = raw === undefined || !state ? null : advance(state, raw);
       const n = i + 1;
       const sel = this.selected && n >= this.selected[0] && n <= this.selected[1];
+      const ms = this.times ? this.lines.timeAt(i) : null;
       rows.push(
-        html`<div class="log-row${sel ? ' selected' : ''}${i === currentLine ? ' current' : ''}" data-line="${n}"><a class="ln" href="#L${n}" @click=${(e: MouseEvent) => this.lineClick(e, i)}>${n}</a><span class="lt">${segments.map(
+        html`<div class="log-row${sel ? ' selected' : ''}${i === currentLine ? ' current' : ''}${raw === undefined ? ' loading' : ''}" data-line="${n}"><a class="ln" href="#L${n}" @click=${(e: MouseEvent) => this.lineClick(e, i)}>${n}</a>${this.times ? html`<span class="tm">${ms === null ? '' : formatTime(ms)}</span>` : nothing}<span class="lt">${segments.map(
           (s) =>
             html`<span class="${segmentClass(s.state)}" .style=${segmentStyle(s.state)}>${this.highlight(s.text)}</span>`,
         )}</span></div>`,
       );
     }
     return rows;
+  }
+
+  private toggleTimes(): void {
+    this.times = !this.times;
+    localStorage.setItem('distci.log.times', this.times ? '1' : '0');
   }
 
   override render(): TemplateResult {
@@ -369,6 +555,7 @@ export class CiLog extends LitElement {
     }</span>
 <button type="button" @click=${() => this.step(-1)} ?disabled=${!this.hits.length} aria-label="previous match">↑</button>
 <button type="button" @click=${() => this.step(1)} ?disabled=${!this.hits.length} aria-label="next match">↓</button>
+<button type="button" class="times" aria-pressed=${this.times ? 'true' : 'false'} @click=${() => this.toggleTimes()}>Times</button>
 <button type="button" class="follow" aria-pressed=${this.following ? 'true' : 'false'} @click=${() => this.follow()}>${this.following ? 'Following' : 'Follow ↓'}</button>
 <a class="button" href=${this.dataset.raw ?? '#'} download>Download</a>
 </div>
@@ -376,6 +563,10 @@ export class CiLog extends LitElement {
 <div class="log-spacer" .style=${`height:${this.totalPx}px`}></div>
 <div class="log-rows" .style=${`transform:translateY(${top}px)`}>${this.renderRows()}</div>
 </div>`;
+  }
+
+  override updated(): void {
+    this.ensureVisible();
   }
 
   override firstUpdated(): void {
