@@ -79,11 +79,13 @@ export const parse = {
       }
       return url.toString().replace(/\/+$/, '');
     },
-  host: (raw: string, row: OptionRow): string => {
-    if (!/^[A-Za-z0-9.:-]{1,253}$/.test(raw))
-      throw badOption(optionLabel(row), raw, 'use an address like 0.0.0.0 or ::');
-    return raw;
-  },
+  /** Text that matches `re`; else refused with `hint`. */
+  matching:
+    (re: RegExp, hint: string) =>
+    (raw: string, row: OptionRow): string => {
+      if (!re.test(raw)) throw badOption(optionLabel(row), raw, hint);
+      return raw;
+    },
 };
 
 /** 10 s: ZooKeeper's usual session timeout; a lost worker's tickets resume after it. */
@@ -113,6 +115,25 @@ const allowLocal: RowInput = {
   defaultDoc: '`false`',
   doc: 'allow local repository URLs (`file://…`, `/path`, `../path`) in jobs (`true` | `false`)',
   parse: parse.bool,
+};
+
+const port: RowInput = {
+  name: 'port',
+  flag: '--port <port>',
+  env: 'DISTCI_PORT',
+  default: 8080,
+  defaultDoc: '`8080`',
+  doc: 'listen port',
+  parse: parse.int(0, 65535),
+};
+const host: RowInput = {
+  name: 'host',
+  flag: '--host <host>',
+  env: 'DISTCI_HOST',
+  default: '127.0.0.1',
+  defaultDoc: '`127.0.0.1`',
+  doc: 'listen address',
+  parse: parse.matching(/^[A-Za-z0-9.:-]{1,253}$/, 'use an address like 0.0.0.0 or ::'),
 };
 
 export const OPTION_TABLE: readonly OptionRow[] = [
@@ -148,12 +169,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       default: 'distci',
       defaultDoc: '`distci`',
       doc: 'S3 bucket',
-      parse: (raw, row) => {
-        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw)) {
-          throw badOption(optionLabel(row), raw, 'use 3-63 characters of a-z, 0-9, "." and "-"');
-        }
-        return raw;
-      },
+      parse: parse.matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'use 3-63 characters of a-z, 0-9, "." and "-"'),
     },
     {
       name: 's3Region',
@@ -189,24 +205,8 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     },
   ]),
   ...rows('frontend', [
-    {
-      name: 'port',
-      flag: '--port <port>',
-      env: 'DISTCI_PORT',
-      default: 8080,
-      defaultDoc: '`8080`',
-      doc: 'listen port',
-      parse: parse.int(0, 65535),
-    },
-    {
-      name: 'host',
-      flag: '--host <host>',
-      env: 'DISTCI_HOST',
-      default: '127.0.0.1',
-      defaultDoc: '`127.0.0.1` (`0.0.0.0` in a container or behind a proxy)',
-      doc: 'listen address',
-      parse: parse.host,
-    },
+    port,
+    { ...host, defaultDoc: '`127.0.0.1` (`0.0.0.0` in a container or behind a proxy)' },
     {
       name: 'tokens',
       env: 'DISTCI_TOKENS',
@@ -377,11 +377,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       env: 'DISTCI_WORKER_ID',
       defaultDoc: '`<host>-<pid>-<random>`',
       doc: 'the worker id (1-100 of A-Z a-z 0-9 . _ -)',
-      parse: (raw, row) => {
-        if (!/^[A-Za-z0-9._-]{1,100}$/.test(raw))
-          throw badOption(optionLabel(row), raw, 'use 1-100 of A-Z a-z 0-9 . _ -');
-        return raw;
-      },
+      parse: parse.matching(/^[A-Za-z0-9._-]{1,100}$/, 'use 1-100 of A-Z a-z 0-9 . _ -'),
     },
     {
       name: 'isolation',
@@ -407,7 +403,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       default: '127.0.0.1',
       defaultDoc: '`127.0.0.1`',
       doc: 'the address of the metrics endpoint',
-      parse: parse.host,
+      parse: parse.matching(/^[A-Za-z0-9.:-]{1,253}$/, 'use an address like 0.0.0.0 or ::'),
     },
     { ...secretsKeyFile, doc: 'exec-shell: the secrets key file (the frontends’)' },
     {
@@ -436,24 +432,8 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     },
   ]),
   ...rows('dev', [
-    {
-      name: 'port',
-      flag: '--port <port>',
-      env: 'DISTCI_PORT',
-      default: 8080,
-      defaultDoc: '`8080`; with `--demo`, a free port',
-      doc: 'listen port',
-      parse: parse.int(0, 65535),
-    },
-    {
-      name: 'host',
-      flag: '--host <host>',
-      env: 'DISTCI_HOST',
-      default: '127.0.0.1',
-      defaultDoc: '`127.0.0.1`',
-      doc: 'listen address',
-      parse: parse.host,
-    },
+    { ...port, defaultDoc: '`8080`; with `--demo`, a free port' },
+    { ...host, defaultDoc: '`127.0.0.1`' },
     {
       name: 'dataDir',
       flag: '--data-dir <dir>',

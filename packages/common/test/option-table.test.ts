@@ -64,7 +64,8 @@ t.test('every DISTCI_* variable the sources read is an option of the table', asy
     }
   }
   t.ok(read.size > 0, 'found the reads');
-  for (const [name, file] of read) t.ok(envs.has(name), `${name} (read in ${file.slice(repoRoot.length + 1)}) has a row`);
+  for (const [name, file] of read)
+    t.ok(envs.has(name), `${name} (read in ${file.slice(repoRoot.length + 1)}) has a row`);
 });
 
 t.test('readOption: flag, then env, then default; a bad value names the option', async (t) => {

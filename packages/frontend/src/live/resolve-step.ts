@@ -43,3 +43,14 @@ export async function resolveStep(distci: Distci, job: string, number: number, s
   if (!ids.includes(step)) throw notFound(job, number, step, ids);
   return { view, step: null, logBuild: number };
 }
+
+/** An attempt the step has not had (yet) has no log: 404 `DISTCI_ATTEMPT_NOT_FOUND`, not an empty 200. */
+export function assertAttempt(resolved: ResolvedStep, job: string, n: number, step: string, pinned?: number): void {
+  const attempts = resolved.step?.attempt ?? 0;
+  if (pinned !== undefined && pinned > attempts) {
+    throw distciError('DISTCI_ATTEMPT_NOT_FOUND', `step '${step}' of build ${n} has no attempt ${pinned}`, {
+      hint: attempts ? `its attempts are 1-${attempts}` : 'it has not started yet',
+      details: { job, build: n, step, attempt: pinned, attempts },
+    });
+  }
+}

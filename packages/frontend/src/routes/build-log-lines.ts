@@ -13,7 +13,7 @@
 import { type Distci, distciError, type LogRef } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { resolveStep, TERMINAL_STEP } from '../live/resolve-step.js';
+import { assertAttempt, resolveStep, TERMINAL_STEP } from '../live/resolve-step.js';
 import { errors, nullable, StepParams } from '../schemas/common.js';
 
 /** 5,000 lines per request at most (a page of a viewer is a few hundred). */
@@ -44,13 +44,7 @@ export async function stepLog(
   pinned: number | undefined,
 ): Promise<StepLog> {
   const resolved = await resolveStep(distci, job, n, step);
-  const attempts = resolved.step?.attempt ?? 0;
-  if (pinned !== undefined && pinned > attempts) {
-    throw distciError('DISTCI_ATTEMPT_NOT_FOUND', `step '${step}' of build ${n} has no attempt ${pinned}`, {
-      hint: attempts ? `its attempts are 1-${attempts}` : 'it has not started yet',
-      details: { job, build: n, step, attempt: pinned, attempts },
-    });
-  }
+  assertAttempt(resolved, job, n, step, pinned);
   const attempt = pinned ?? resolved.step?.attempt ?? null;
   const build = resolved.logBuild;
   const s = resolved.step;

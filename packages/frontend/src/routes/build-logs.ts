@@ -20,7 +20,7 @@ import { distciError } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { followLog } from '../live/log-follow.js';
-import { resolveStep, TERMINAL_STEP } from '../live/resolve-step.js';
+import { assertAttempt, resolveStep, TERMINAL_STEP } from '../live/resolve-step.js';
 import { lastEventId, openSse } from '../live/sse.js';
 import { errors, StepParams } from '../schemas/common.js';
 
@@ -67,14 +67,7 @@ export const buildLogRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { job, n, step } = request.params;
       const { attempt: pinned, follow, after } = request.query;
       const resolved = await resolveStep(distci, job, n, step);
-      // An attempt the step has not had (yet) has no log: 404, not an empty 200.
-      const attempts = resolved.step?.attempt ?? 0;
-      if (pinned !== undefined && pinned > attempts) {
-        throw distciError('DISTCI_ATTEMPT_NOT_FOUND', `step '${step}' of build ${n} has no attempt ${pinned}`, {
-          hint: attempts ? `its attempts are 1-${attempts}` : 'it has not started yet',
-          details: { job, build: n, step, attempt: pinned, attempts },
-        });
-      }
+      assertAttempt(resolved, job, n, step, pinned);
       if (follow === '1' || follow === 'true') {
         const last = lastEventId(request);
         const stream = openSse(fastify, reply, 'logs');
