@@ -9,6 +9,7 @@
  * | safety sweep period | `--sweep-ms` | `DISTCI_SWEEP_MS` | 30000 |
  * | worker id | `--worker-id` | `DISTCI_WORKER_ID` | `<host>-<pid>-<random>` |
  * | step isolation (exec-shell) | `--isolation bwrap\|none` | `DISTCI_ISOLATION` | `bwrap` (`distci dev`: `auto`) |
+ * | log level (per process: `compileLogLevel`) | `--log-level` | `DISTCI_LOG_LEVEL` | `info` |
  *
  * Isolation (`kinds/sandbox.ts`): `bwrap` runs each step in bubblewrap and refuses to start without a
  * working one (`DISTCI_NO_SANDBOX`); `none` runs steps as plain processes of the worker; `auto` takes
@@ -103,4 +104,24 @@ export function compileWorkerOptions(
     isolation: isolation as IsolationMode,
     version: '0.1.0',
   });
+}
+
+/** pino's levels, loudest first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A daemon's log level: the flag, then `DISTCI_LOG_LEVEL`, then `fallback` (the frontend checks its own). */
+export function compileLogLevel(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+  fallback: LogLevel = 'info',
+): LogLevel {
+  const level = flag ?? env.DISTCI_LOG_LEVEL ?? fallback;
+  if (!LOG_LEVELS.includes(level as LogLevel)) {
+    throw distciError('DISTCI_BAD_OPTION', `log level '${level}' is not valid`, {
+      hint: `use one of ${LOG_LEVELS.join(', ')}`,
+      details: { option: 'DISTCI_LOG_LEVEL' },
+    });
+  }
+  return level as LogLevel;
 }
