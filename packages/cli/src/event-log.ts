@@ -53,8 +53,6 @@ interface LogRecord {
 export function createEventLog(options: EventLogOptions = {}): EventLog {
   const level = options.level ?? 'info';
   const logger = pino({ level, base: { pid: process.pid, hostname: hostname() } }, destination(options));
-  // Synchronous writes (pino.destination sync, or the callback): a line logged just before
-  // `process.exit` (the end of a shutdown) is not lost in a buffer.
   const workerLevel =
     options.quiet && pino.levels.values[level]! < pino.levels.values.warn! ? ('warn' as const) : level;
   return {
@@ -70,6 +68,10 @@ export function createEventLog(options: EventLogOptions = {}): EventLog {
   };
 }
 
+/**
+ * Synchronous writes (pino.destination sync, or the callback): a line logged just before
+ * `process.exit` (the end of a shutdown) is not lost in a buffer.
+ */
 function destination(options: EventLogOptions): DestinationStream {
   const write = options.write;
   if (options.json) {
