@@ -15,7 +15,6 @@ import {
   type WorkerMetrics,
 } from '@distci/workers';
 import type { EventLog } from './event-log.js';
-import { pc } from './output.js';
 
 export interface WorkerSet {
   readonly workers: RunningWorker[];
@@ -59,7 +58,7 @@ export async function startWorkers(
       const labels = options.labels.length ? ` labels ${options.labels.join(',')}` : '';
       const isolation = options.kind === 'exec-shell' ? `, steps isolated: ${running.isolation}` : '';
       log.info(`worker ${options.kind} ${options.id} on ${hostname()} started${labels}${isolation}`);
-      if (running.warning) log.info(pc.yellow(`WARNING: ${running.warning}`));
+      if (running.warning) log.warn(`WARNING: ${running.warning}`);
     }
   } catch (err) {
     await Promise.allSettled(workers.map((w) => w.worker.drain(0)));

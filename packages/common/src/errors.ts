@@ -22,6 +22,7 @@ const TABLE = {
   DISTCI_SESSION_EXPIRED: [503, 'The session expired: its ephemeral nodes (claims) and watches are gone.'],
   DISTCI_STORE_CLOSED: [503, 'The store was closed.'],
   DISTCI_COORDINATION_ERROR: [503, 'The coordination store failed in an unexpected way.'],
+  DISTCI_NEWER_FORMAT: [500, 'A stored record has a newer format version (`v`) than this release reads.'],
   // Jobs
   DISTCI_INVALID_JOB: [400, 'A job config is invalid; `details.problems` lists each problem with its JSON path.'],
   DISTCI_LOCAL_REPOSITORY: [400, 'A repository URL is a local path or file:// URL; those are not allowed here.'],

@@ -7,6 +7,7 @@ export * from './coordination-store.js';
 export * from './distci/index.js';
 export * from './domain-caches.js';
 export * from './errors.js';
+export * from './format-version.js';
 export * from './jobs/index.js';
 export * from './keys.js';
 export * from './option-table.js';

@@ -311,8 +311,15 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       env: 'DISTCI_LOG_LEVEL',
       default: 'info',
       defaultDoc: '`info`',
-      doc: `request log level (${LOG_LEVELS.join(', ')})`,
+      doc: `log level: the request log (stdout) and its own lines (stderr) (${LOG_LEVELS.join(', ')})`,
       parse: parse.oneOf(LOG_LEVELS),
+    },
+    {
+      name: 'json',
+      flag: '--json',
+      default: false,
+      defaultDoc: 'off: human lines',
+      doc: 'its own lines (stderr) as JSON lines too, as the request log is',
     },
     {
       name: 'logPollMs',
@@ -411,7 +418,15 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       flag: '--json',
       default: false,
       defaultDoc: 'off: a line of text each',
-      doc: 'log worker events as JSON lines (stderr)',
+      doc: "log as JSON lines (pino's fields plus worker, kind, ticket, attempt, job, build, step; stderr)",
+    },
+    {
+      name: 'logLevel',
+      flag: '--log-level <level>',
+      env: 'DISTCI_LOG_LEVEL',
+      defaultDoc: '`info`',
+      doc: `log level (${LOG_LEVELS.join(', ')}; see [Logs](#logs))`,
+      parse: parse.oneOf(LOG_LEVELS),
     },
     allowLocal,
     {
@@ -460,9 +475,9 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     {
       name: 'logLevel',
       flag: '--log-level <level>',
-      default: 'warn',
-      defaultDoc: '`warn`',
-      doc: 'request log level (stderr)',
+      env: 'DISTCI_LOG_LEVEL',
+      defaultDoc: 'worker events and its own lines `info`; the request log `warn` unless set',
+      doc: 'log level (stderr; see [Logs](#logs))',
       parse: parse.oneOf(LOG_LEVELS),
     },
     {

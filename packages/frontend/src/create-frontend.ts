@@ -1,7 +1,8 @@
 /**
  * A fastify instance running the frontend app on given storage, not listening yet: what `server.ts`
  * boots and what tests `inject` into. Server-level settings live here: logging (pino, with the
- * `Authorization` and signature headers redacted), request ids (random: unique across frontends),
+ * `Authorization` and signature headers redacted, and a request's `job`, `build` and `step` from its
+ * route params as top-level fields: the names the workers' log lines use), request ids (random: unique across frontends),
  * the default body limit, trusting a proxy.
  */
 import { randomUUID } from 'node:crypto';
@@ -21,11 +22,12 @@ export interface CreateFrontendInput {
 }
 
 export async function createFrontend({ storage, options, logger }: CreateFrontendInput): Promise<FastifyInstance> {
+  const given = logger ?? {
+    level: options.logLevel,
+    redact: ['req.headers.authorization', 'req.headers["x-hub-signature-256"]'],
+  };
   const fastify = Fastify({
-    logger: logger ?? {
-      level: options.logLevel,
-      redact: ['req.headers.authorization', 'req.headers["x-hub-signature-256"]'],
-    },
+    logger: given && typeof given === 'object' ? { mixin: requestFields, ...given } : given,
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimits.other,
     trustProxy: options.trustProxy,
@@ -45,4 +47,22 @@ export async function createFrontend({ storage, options, logger }: CreateFronten
   }).withTypeProvider<TypeBoxTypeProvider>();
   await fastify.register(fp(app, { name: 'distci-frontend' }), { storage, options });
   return fastify as unknown as FastifyInstance;
+}
+
+/**
+ * pino's mixin: `job`, `build` and `step` of the request a line is about (`{req}` on "incoming
+ * request", `{res}` on "request completed"), from the route params `:job`, `:n` and `:step`.
+ */
+export function requestFields(merge: object): Record<string, string | number> {
+  const m = merge as { req?: { params?: unknown }; res?: { request?: { params?: unknown } } };
+  const params = m.req?.params ?? m.res?.request?.params;
+  if (!params || typeof params !== 'object') return {};
+  const p = params as Record<string, unknown>;
+  const build = Number(p.n);
+  return {
+    ...(typeof p.job === 'string' ? { job: p.job } : {}),
+    // A string on "incoming request", a number once the route's schema has coerced it.
+    ...(p.n !== undefined && p.n !== '' && Number.isSafeInteger(build) ? { build } : {}),
+    ...(typeof p.step === 'string' ? { step: p.step } : {}),
+  };
 }

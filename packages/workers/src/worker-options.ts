@@ -9,6 +9,7 @@
  */
 import { hostname } from 'node:os';
 import {
+  LOG_LEVELS as COMMON_LOG_LEVELS,
   distciError,
   type Env,
   isWorkerKind,
@@ -85,4 +86,17 @@ export function compileWorkerOptions(flags: WorkerFlags, env: Env = process.env)
     isolation: read<IsolationMode>('isolation'),
     version: '0.1.0',
   });
+}
+
+/** pino's levels, loudest first; `silent` logs nothing (the option table's list). */
+export const LOG_LEVELS = COMMON_LOG_LEVELS;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A daemon's log level: the flag, then `DISTCI_LOG_LEVEL` (the `worker` row `logLevel`), then `fallback`. */
+export function compileLogLevel(
+  flag: string | undefined,
+  env: Env = process.env,
+  fallback: LogLevel = 'info',
+): LogLevel {
+  return readOption<LogLevel | undefined>('worker', 'logLevel', { logLevel: flag }, env) ?? fallback;
 }

@@ -24,7 +24,7 @@ import { createPresenceLoop } from './presence-loop.js';
 import type { AbortReason, TicketHandler } from './ticket-handler.js';
 import { runTicket } from './ticket-runner.js';
 import { Wakeup } from './wakeup.js';
-import type { WorkerEvent, WorkerEventListener, WorkerEventType } from './worker-events.js';
+import { payloadFields, type WorkerEvent, type WorkerEventListener, type WorkerEventType } from './worker-events.js';
 import type { WorkerOptions } from './worker-options.js';
 
 export interface WorkerInput {
@@ -119,7 +119,8 @@ export function createWorker({ store, tickets: given, options, handler, onEvent 
   const start = (claim: Claim) => {
     const controller = new AbortController();
     const ticket = `${claim.ticket.kind}/${claim.ticket.id}`;
-    report('claimed', { ticket, attempt: claim.attempt, queueWaitMs: Math.max(0, Date.now() - claim.ticket.postedAt) });
+    const about = { ticket, attempt: claim.attempt, ...payloadFields(claim.ticket.data.payload) };
+    report('claimed', { ...about, queueWaitMs: Math.max(0, Date.now() - claim.ticket.postedAt) });
     // A batch of claims resolves one by one: the session may have ended between this claim's answer and
     // now, after `abandonAll` ran. Then the attempt is over before it starts.
     if (claim.sessionId !== store.sessionId) controller.abort('session-lost' satisfies AbortReason);
@@ -129,7 +130,7 @@ export function createWorker({ store, tickets: given, options, handler, onEvent 
       claim,
       handler,
       controller,
-      report: (type, message) => report(type, { ticket, attempt: claim.attempt, ...(message ? { message } : {}) }),
+      report: (type, message) => report(type, { ...about, ...(message ? { message } : {}) }),
     }).finally(() => {
       running.delete(claim.claimPath);
       presence.changed();
@@ -181,7 +182,10 @@ export function createWorker({ store, tickets: given, options, handler, onEvent 
         freeSlots: () => (paused || draining ? 0 : options.concurrency - running.size),
         start,
         report: (type, message, ticket) =>
-          report(type, { message, ...(ticket ? { ticket: `${ticket.kind}/${ticket.id}` } : {}) }),
+          report(type, {
+            message,
+            ...(ticket ? { ticket: `${ticket.kind}/${ticket.id}`, ...payloadFields(ticket.data.payload) } : {}),
+          }),
         signal: loopController.signal,
       }).catch((err) => report('error', { message: `claim loop ended: ${coerceError(err).message}` }));
       await loop;

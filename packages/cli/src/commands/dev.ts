@@ -24,8 +24,14 @@ export function devCommand(program: Command): void {
       'steps: bwrap (bubblewrap sandbox), none, or auto: bwrap when it works, else none with a warning\n(env DISTCI_ISOLATION; default auto)',
     )
     .option('--demo', 'build the sample jobs against local git repositories, follow the build, exit with its result')
-    .option('--log-level <level>', "the frontend's request log level, on stderr (default warn)")
-    .option('--json', 'log worker events as JSON lines (stderr)')
+    .option(
+      '--log-level <level>',
+      'worker events and own lines (default info) and the request log (default warn), on stderr\n(env DISTCI_LOG_LEVEL)',
+    )
+    .option(
+      '--json',
+      "log as JSON lines on stderr (pino's fields plus worker, kind, ticket, attempt, job, build, step)",
+    )
     .option('--quiet', 'log only worker events that need attention')
     .action(async (opts: DevFlags) => {
       const { runDev } = await import('../daemons/run-dev.js');

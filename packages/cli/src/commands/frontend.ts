@@ -18,7 +18,11 @@ export function frontendCommand(program: Command): void {
       .option('--tokens-file <file>', 'API tokens, one a line (env DISTCI_TOKENS_FILE; or DISTCI_TOKENS=a,b)')
       .option('--secrets-key-file <file>', 'the key that seals secrets (env DISTCI_SECRETS_KEY_FILE; mode 0600)')
       .option('--public-url <url>', 'the URL people reach it at, for `url` fields (env DISTCI_PUBLIC_URL)')
-      .option('--log-level <level>', 'request log level (env DISTCI_LOG_LEVEL; default info)')
+      .option(
+        '--log-level <level>',
+        'request log (stdout) and own lines (stderr): fatal … trace, silent (env DISTCI_LOG_LEVEL; default info)',
+      )
+      .option('--json', 'log its own lines (stderr) as JSON lines too, as the request log is')
       .option(
         '--allow-local-repositories',
         'accept jobs whose repository is a local path or file:// URL (env DISTCI_ALLOW_LOCAL_REPOSITORIES)',

@@ -35,7 +35,11 @@ export function workerCommand(program: Command): void {
         '--isolation <mode>',
         'exec-shell steps: bwrap (a bubblewrap sandbox; refuses to start without a working one) or none\n(steps see the worker) (env DISTCI_ISOLATION; default bwrap)',
       )
-      .option('--json', 'log worker events as JSON lines')
+      .option('--json', "log as JSON lines (pino's fields plus worker, kind, ticket, attempt, job, build, step)")
+      .option(
+        '--log-level <level>',
+        'fatal, error, warn, info, debug, trace or silent (env DISTCI_LOG_LEVEL; default info)',
+      )
       .option(
         '--allow-local-repositories',
         'git-checkout: check out local paths and file:// URLs (env DISTCI_ALLOW_LOCAL_REPOSITORIES)',

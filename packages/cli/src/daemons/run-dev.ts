@@ -1,5 +1,6 @@
 /** The body of `distci dev` (loaded only when that command runs): start, print, wait or run the demo. */
 import { resolve } from 'node:path';
+import { compileLogLevel } from '@distci/workers';
 import { runDemo } from '../demo/run-demo.js';
 import { startDev } from '../dev-server.js';
 import { createEventLog } from '../event-log.js';
@@ -20,7 +21,10 @@ export interface DevFlags {
 
 export async function runDev(opts: DevFlags): Promise<void> {
   const dataDir = resolve(opts.dataDir ?? process.env.DISTCI_DATA_DIR ?? '.distci');
-  const log = createEventLog({ json: opts.json, quiet: opts.quiet ?? opts.demo });
+  // `--log-level` / DISTCI_LOG_LEVEL: worker events and the daemon's lines (default info) and, when
+  // given, the request log too (default warn: stdout is for the URL, the token, the demo's build).
+  const level = compileLogLevel(opts.logLevel);
+  const log = createEventLog({ json: opts.json, quiet: opts.quiet ?? opts.demo, level });
   const t0 = Date.now();
   const dev = await startDev(
     {
@@ -29,7 +33,7 @@ export async function runDev(opts: DevFlags): Promise<void> {
       port: opts.port ?? (opts.demo && !process.env.DISTCI_PORT ? 0 : undefined),
       host: opts.host,
       labels: (opts.labels ?? '').split(',').filter(Boolean),
-      logLevel: opts.logLevel,
+      logLevel: opts.logLevel ?? process.env.DISTCI_LOG_LEVEL,
       isolation: opts.isolation,
     },
     log,

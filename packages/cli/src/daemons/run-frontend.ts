@@ -2,6 +2,7 @@
 import { compileStorageOptions } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
 import { checkStorage, openStorage } from '@distci/storage';
+import type { LogLevel } from '@distci/workers';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { storageFlags } from '../storage-flags.js';
@@ -9,7 +10,6 @@ import { describeStorage } from './describe-storage.js';
 import { listenError } from './listen-error.js';
 
 export async function runFrontend(opts: Record<string, string | boolean | undefined>): Promise<void> {
-  const log = createEventLog();
   const flag = (name: string) => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const options = compileFrontendOptions({
     port: flag('port'),
@@ -20,6 +20,8 @@ export async function runFrontend(opts: Record<string, string | boolean | undefi
     logLevel: flag('logLevel'),
     ...(opts.allowLocalRepositories === true ? { allowLocalRepositories: true } : {}),
   });
+  // One level for the request log (fastify's pino, stdout) and the daemon's own lines (stderr).
+  const log = createEventLog({ json: opts.json === true, level: options.logLevel as LogLevel });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   const storage = await openStorage(storageOptions);
   // A frontend without its bucket still starts (its /readyz answers 503 with the same reason, so a
@@ -28,7 +30,7 @@ export async function runFrontend(opts: Record<string, string | boolean | undefi
     () => null,
     (err: Error) => err.message,
   );
-  if (missing) log.info(`not ready: ${missing}`);
+  if (missing) log.warn(`not ready: ${missing}`);
   let frontend: Awaited<ReturnType<typeof startFrontend>>;
   try {
     frontend = await startFrontend({ storage, options });
@@ -37,7 +39,7 @@ export async function runFrontend(opts: Record<string, string | boolean | undefi
     throw listenError(err, options.host, options.port);
   }
   if (options.tokenDigests.length === 0) {
-    log.info('no API tokens configured (DISTCI_TOKENS / DISTCI_TOKENS_FILE): every write will be refused');
+    log.warn('no API tokens configured (DISTCI_TOKENS / DISTCI_TOKENS_FILE): every write will be refused');
   }
   log.info(`frontend ready at ${frontend.url} (${describeStorage(storageOptions)})`);
   await new Promise<void>((resolve) => {

@@ -2,7 +2,13 @@
 import { join } from 'node:path';
 import { compileStorageOptions, isWorkerKind, loadSecretsKey, readOption, WORKER_KINDS } from '@distci/common';
 import { checkStorage, openStorage, type Storage } from '@distci/storage';
-import { createWorkerMetrics, startWorkerHttp, type WorkerHttp, type WorkerMetrics } from '@distci/workers';
+import {
+  compileLogLevel,
+  createWorkerMetrics,
+  startWorkerHttp,
+  type WorkerHttp,
+  type WorkerMetrics,
+} from '@distci/workers';
 import { cliError, EXIT } from '../cli-error.js';
 import { secureDataDir } from '../data-dir.js';
 import { createEventLog } from '../event-log.js';
@@ -15,7 +21,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
   if (!isWorkerKind(kind)) {
     throw cliError(`'${kind}' is not a worker kind; use one of ${WORKER_KINDS.join(', ')}`, { exitCode: EXIT.usage });
   }
-  const log = createEventLog({ json: opts.json === true });
+  const log = createEventLog({ json: opts.json === true, level: compileLogLevel(opts.logLevel as string | undefined) });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   // A git-checkout worker keeps its mirrors with the rest of its state when given a data dir.
   if (typeof opts.dataDir === 'string') {
@@ -42,7 +48,7 @@ export async function runWorker(kind: string, opts: Record<string, string | bool
     // The object store did not answer (down, restarting): that is no proof the bucket is missing. Start
     // anyway; steps retry their storage calls, and a worker that exits here would stay down until
     // something restarts it (the chaos suite's RGW kill showed a git-checkout worker lost this way).
-    log.info(`object store not reachable at start (${(err as Error).message}); starting anyway`);
+    log.warn(`object store not reachable at start (${(err as Error).message}); starting anyway`);
   }
   let set: Awaited<ReturnType<typeof startWorkers>>;
   try {

@@ -18,9 +18,9 @@
 import { readBlob } from '../blob-helpers.js';
 import type { BlobStore } from '../blob-store.js';
 import { distciError, isDistciError } from '../errors.js';
+import { checkFormat } from '../format-version.js';
 import { blobKeys, relativePath } from '../keys.js';
 import type { ArtifactEntry, ArtifactManifest } from './artifact-manifest.js';
-import { decodeJson } from './build-state.js';
 
 /** 50: a merge loses the race only to another publish step of the same build; this many is a bug. */
 const MAX_MERGE_ROUNDS = 50;
@@ -38,11 +38,11 @@ export function parseManifest(bytes: Buffer, where: string): ArtifactManifest {
     });
   let raw: unknown;
   try {
-    raw = decodeJson<unknown>(bytes);
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw bad('not JSON');
   }
-  const m = raw as Partial<ArtifactManifest> | null;
+  const m = checkFormat(raw, `the artifact manifest ${where}`) as Partial<ArtifactManifest> | null;
   if (!m || typeof m !== 'object' || m.v !== 1 || !Array.isArray(m.artifacts)) throw bad('not a v1 manifest');
   for (const [i, e] of m.artifacts.entries()) {
     if (!e || typeof e !== 'object' || typeof e.path !== 'string') throw bad(`artifacts[${i}] has no path`);

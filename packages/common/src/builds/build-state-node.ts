@@ -11,7 +11,7 @@ import { type BuildState, decodeJson } from './build-state.js';
 
 /** A `BuildState` from a build node's bytes. */
 export function decodeBuildState(data: Buffer): BuildState {
-  return decodeJson<BuildState>(data);
+  return decodeJson<BuildState>(data, 'a build state node');
 }
 
 /** A live build's state and its node version, or null when it has no node. */

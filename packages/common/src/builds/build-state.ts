@@ -12,6 +12,8 @@
  * /jobs/<job>/downstream/<job2>        job2 has an `after` trigger on job (reverse index)
  * ```
  */
+
+import { parseRecord } from '../format-version.js';
 import type { BuildStatus, FailureReason } from '../types.js';
 
 export interface JobNode {
@@ -109,8 +111,9 @@ export function encodeJson(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-export function decodeJson<T>(bytes: Buffer): T {
-  return JSON.parse(bytes.toString('utf8')) as T;
+/** A stored JSON record; a record of a newer format version (`v`) is refused (DISTCI_NEWER_FORMAT). */
+export function decodeJson<T>(bytes: Buffer, what = 'a stored record'): T {
+  return parseRecord<T>(bytes, what);
 }
 
 export function newStepState(now = Date.now()): StepState {

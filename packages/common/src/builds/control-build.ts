@@ -50,7 +50,7 @@ const stepsParent = (build: BuildState) => `${zpaths.build(build.job, build.numb
 async function readBuild(store: CoordinationStore, job: string, n: number) {
   try {
     const read = await store.get(zpaths.build(job, n));
-    return { build: decodeJson<BuildState>(read.data), version: read.stat.version };
+    return { build: decodeJson<BuildState>(read.data, 'a build state node'), version: read.stat.version };
   } catch (err) {
     if (isDistciError(err, 'DISTCI_NO_NODE')) return null; // archived already
     throw err;
@@ -69,7 +69,7 @@ async function readSteps(store: CoordinationStore, build: BuildState): Promise<M
   await Promise.all(
     names.map(async (n) => {
       try {
-        states.set(n, decodeJson<StepState>((await store.get(`${parent}/${n}`)).data));
+        states.set(n, decodeJson<StepState>((await store.get(`${parent}/${n}`)).data, 'a step state node'));
       } catch (err) {
         if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
       }

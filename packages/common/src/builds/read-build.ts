@@ -12,6 +12,7 @@ import { childrenOrEmpty, orNullOnNoNode } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import type { DomainCaches } from '../domain-caches.js';
 import { distciError, isDistciError } from '../errors.js';
+import { parseRecord } from '../format-version.js';
 import { blobKeys, zpaths } from '../keys.js';
 import type { BuildView, StepView } from '../schemas/build-view.js';
 import { WORKER_KINDS } from '../types.js';
@@ -26,7 +27,7 @@ async function readJson<T>(blob: BlobStore, key: string): Promise<T> {
   const { body } = await blob.get(key);
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  return parseRecord<T>(Buffer.concat(chunks), key);
 }
 
 function fromRecord(r: BuildRecord): BuildView {
@@ -64,7 +65,7 @@ async function liveClaims(store: CoordinationStore): Promise<ClaimData[]> {
       await Promise.all(
         names.map(async (n) => {
           try {
-            out.push(decodeJson<ClaimData>((await store.get(zpaths.claimNamed(kind, n))).data));
+            out.push(decodeJson<ClaimData>((await store.get(zpaths.claimNamed(kind, n))).data, 'a claim node'));
           } catch (err) {
             if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
           }
@@ -98,7 +99,7 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
     names.map(async (id) => {
       try {
         const { data } = await store.get(zpaths.step(job, number, id));
-        const { v: _v, ...s } = decodeJson<StepState>(data);
+        const { v: _v, ...s } = decodeJson<StepState>(data, 'a step state node');
         steps.push({ id, ...s });
       } catch (err) {
         if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;

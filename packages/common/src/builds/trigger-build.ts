@@ -51,7 +51,7 @@ export async function readJobNode(store: CoordinationStore, job: string): Promis
   for (;;) {
     try {
       const { data, stat } = await store.get(path);
-      return { node: data.length ? decodeJson<JobNode>(data) : newJobNode(), version: stat.version };
+      return { node: data.length ? decodeJson<JobNode>(data, 'a job node') : newJobNode(), version: stat.version };
     } catch (err) {
       if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
     }

@@ -7,6 +7,7 @@ import type { BlobBody, BlobInfo, BlobStore } from '../blob-store.js';
 import type { ArtifactEntry, ArtifactManifest } from '../builds/artifact-manifest.js';
 import { type MergeResult, mergeIntoManifest, readManifest } from '../builds/artifact-manifest-store.js';
 import { isDistciError } from '../errors.js';
+import { parseRecord } from '../format-version.js';
 import { blobKeys } from '../keys.js';
 
 export interface ArtifactsService {
@@ -35,7 +36,7 @@ export function openArtifacts(blob: BlobStore): ArtifactsService {
         if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
         throw err;
       }
-      return JSON.parse(bytes.toString('utf8')) as unknown;
+      return parseRecord<unknown>(bytes, `the artifact manifest of ${job} #${build}`);
     },
     publish: (job, build, entries) => mergeIntoManifest(blob, job, build, entries),
     async put(job, build, path, body, contentType) {

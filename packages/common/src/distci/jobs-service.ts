@@ -74,7 +74,7 @@ export function openJobs(store: CoordinationStore, blob: BlobStore): JobsService
     node: (job) =>
       orNullOnNoNode(async () => {
         const { data } = await store.get(zpaths.job(job));
-        return data.length ? decodeJson<JobNode>(data) : null;
+        return data.length ? decodeJson<JobNode>(data, 'a job node') : null;
       }),
     downstreamOf: (job) => downstreamJobs(store, job),
   };

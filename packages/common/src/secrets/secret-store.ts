@@ -12,6 +12,7 @@
 import { listAll, readBlob } from '../blob-helpers.js';
 import type { BlobStore } from '../blob-store.js';
 import { distciError, isDistciError } from '../errors.js';
+import { parseRecord } from '../format-version.js';
 import { assertSecretName, blobKeys } from '../keys.js';
 import { inJobScope } from './job-pattern.js';
 import { openSecret, type Sealed, type SecretsKey, sealSecret } from './secret-cipher.js';
@@ -46,7 +47,7 @@ const infoOf = ({ name, jobs, createdAt, updatedAt, createdBy, updatedBy }: Secr
 
 async function readRecord(blob: BlobStore, name: string): Promise<SecretRecord | null> {
   try {
-    return JSON.parse((await readBlob(blob, blobKeys.secret(name))).toString('utf8')) as SecretRecord;
+    return parseRecord<SecretRecord>(await readBlob(blob, blobKeys.secret(name)), `the secret ${name}`);
   } catch (err) {
     if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
     throw err;

@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { listAll, readBlob } from '../blob-helpers.js';
 import type { BlobStore } from '../blob-store.js';
 import { distciError } from '../errors.js';
+import { parseRecord } from '../format-version.js';
 import { blobKeys } from '../keys.js';
 import { assertJobPattern } from './job-pattern.js';
 
@@ -70,11 +71,13 @@ export async function readTokenRecords(blob: BlobStore): Promise<Array<{ digest:
   for await (const info of listAll(blob, { prefix: blobKeys.tokensPrefix() })) {
     const digest = info.key.slice(blobKeys.tokensPrefix().length).replace(/\.json$/, '');
     if (!/^[0-9a-f]{64}$/.test(digest)) continue;
+    let bytes: Buffer;
     try {
-      out.push({ digest, record: JSON.parse((await readBlob(blob, info.key)).toString('utf8')) as TokenRecord });
+      bytes = await readBlob(blob, info.key);
     } catch {
-      // deleted between the list and the read: not a token any more
+      continue; // deleted between the list and the read: not a token any more
     }
+    out.push({ digest, record: parseRecord<TokenRecord>(bytes, `the token ${digest.slice(0, 8)}`) });
   }
   return out;
 }

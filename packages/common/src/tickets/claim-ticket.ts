@@ -19,6 +19,7 @@
  */
 import type { CoordinationStore, OpResult } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
+import { FORMAT_VERSION } from '../format-version.js';
 import { zpaths } from '../keys.js';
 import { sessionBack } from './session-wait.js';
 import { decodeTicket, encodeTicket, type Ticket, type TicketData, type TicketRef } from './ticket.js';
@@ -87,6 +88,7 @@ export async function claimTicket(
         // The payload rides along (it is small: see MAX_TICKET_BYTES) so views can tell what runs where.
         data: Buffer.from(
           JSON.stringify({
+            v: FORMAT_VERSION,
             worker: worker.id,
             host: worker.host,
             startedAt: claimedAt,

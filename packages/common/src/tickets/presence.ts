@@ -7,6 +7,7 @@
 import { childrenOrEmpty } from '../children-or-empty.js';
 import type { CoordinationStore } from '../coordination-store.js';
 import { isDistciError } from '../errors.js';
+import { FORMAT_VERSION, parseRecord } from '../format-version.js';
 import { zpaths } from '../keys.js';
 import type { WorkerPresence } from '../schemas/worker-views.js';
 import { WORKER_KINDS, type WorkerKind } from '../types.js';
@@ -16,7 +17,7 @@ export type { WorkerPresence } from '../schemas/worker-views.js';
 /** Writes (creates or updates) the presence node of a worker. */
 export async function writePresence(store: CoordinationStore, p: WorkerPresence): Promise<void> {
   const path = zpaths.worker(p.kind, p.id);
-  const data = Buffer.from(JSON.stringify(p));
+  const data = Buffer.from(JSON.stringify({ v: FORMAT_VERSION, ...p }));
   try {
     await store.set(path, data);
   } catch (err) {
@@ -41,7 +42,12 @@ export async function listWorkers(store: CoordinationStore, kind?: WorkerKind): 
       await Promise.all(
         names.map(async (n) => {
           try {
-            out.push(JSON.parse((await store.get(zpaths.worker(k, n))).data.toString('utf8')));
+            const { data } = await store.get(zpaths.worker(k, n));
+            const { v: _v, ...presence } = parseRecord<WorkerPresence & { v?: number }>(
+              data,
+              `the presence of ${k} ${n}`,
+            );
+            out.push(presence);
           } catch (err) {
             if (!isDistciError(err, 'DISTCI_NO_NODE') && !(err instanceof SyntaxError)) throw err;
           }

@@ -11,6 +11,7 @@
  * everything it wrote to the object store under attempt-scoped keys — is distinct.
  */
 import { distciError } from '../errors.js';
+import { checkFormat } from '../format-version.js';
 import { labelSetName, parseLabelSetName, zpaths } from '../keys.js';
 import type { WorkerKind } from '../types.js';
 
@@ -127,10 +128,15 @@ export function encodeTicket(data: TicketData): Buffer {
 }
 
 export function decodeTicket(bytes: Buffer, path: string): TicketData {
+  let data: TicketData | undefined;
   try {
-    const data = JSON.parse(bytes.toString('utf8')) as TicketData;
-    if (data.v === 1 && typeof data.attempt === 'number' && typeof data.lost === 'number') return data;
+    data = JSON.parse(bytes.toString('utf8')) as TicketData;
   } catch {}
+  if (data && typeof data === 'object') {
+    checkFormat(data, `the ticket ${path}`);
+    // `v` has been in every ticket since the first release; one without it is not a ticket.
+    if (data.v === 1 && typeof data.attempt === 'number' && typeof data.lost === 'number') return data;
+  }
   throw distciError('DISTCI_COORDINATION_ERROR', `ticket ${path} holds data distci cannot read`, {
     hint: 'was it written by another version of distci? delete the ticket to drop it',
   });

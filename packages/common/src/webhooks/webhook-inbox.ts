@@ -100,7 +100,7 @@ export async function readRecord(
     const { body, info } = await blob.get(key);
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return { record: decodeJson<InboxRecord>(Buffer.concat(chunks)), etag: info.etag };
+    return { record: decodeJson<InboxRecord>(Buffer.concat(chunks), 'a webhook inbox record'), etag: info.etag };
   } catch (err) {
     if (isDistciError(err, 'DISTCI_BLOB_NOT_FOUND')) return null;
     throw err;
