@@ -14,6 +14,7 @@
  * | returned, but its ops conflict (NodeExists, BadVersion, NoNode) | release, not counted as lost |
  * | threw                                    | back off (jittered exponential), release counted as lost, its message kept in the ticket; at `maxAttempts` fail it with the handler's `exhausted` outcome (which sees that message) |
  * | `exhausted` threw (its stores fail too)  | back off, release counted as lost: a later attempt gives up                |
+ * | giving up conflicts (the build changed)  | back off, release counted as lost; the third such conflict drops the ticket (what it would record cannot be written) |
  * | finishing failed, not fenced             | release counted as lost; only when that fails too is the claim left to its session |
  */
 import {
@@ -138,9 +139,18 @@ async function endTicket({
       await tickets.fail(claim, resultOf(exhausted));
     } catch (err) {
       if (!CONFLICTS.some((code) => isDistciError(err, code))) throw err;
-      // The build changed under the give-up turn (e.g. a step reported): look again, not counted as lost.
-      await tickets.release(claim);
-      return ['released', `conflict while giving up: ${coerceError(err).message}`];
+      const conflict = coerceError(err).message;
+      if (claim.ticket.data.lost > claim.ticket.data.maxAttempts) {
+        // The give-up turn conflicted on two attempts already: what it records can no longer be
+        // written (the build is gone, the step has its result). Drop the ticket rather than loop.
+        await tickets.fail(claim);
+        return ['exhausted', `dropped: giving up conflicted again (${conflict})`];
+      }
+      // The build changed under the give-up turn (e.g. a step reported): back off, then look again.
+      await delay(backoffMs(claim.ticket.data.lost, RETRY_BASE_MS, RETRY_MAX_MS), controller.signal);
+      if (controller.signal.reason === 'session-lost') return ['abandoned', 'the session was lost while backing off'];
+      await tickets.release(claim, { lost: true, error });
+      return ['released', `conflict while giving up: ${conflict}`];
     }
     return ['exhausted', failure?.message];
   }

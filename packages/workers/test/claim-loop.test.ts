@@ -109,3 +109,38 @@ t.test('a ticket whose giving up fails too is given back, not held by the live s
   const again = await tickets.claim(ref!, { id: 'w2', host: 'h' });
   t.equal(again.outcome, 'claimed', 'another attempt can take the ticket');
 });
+
+t.test('a ticket whose giving up keeps conflicting is dropped after backed-off tries, not looped', async (t) => {
+  const store = await memoryStore(t, '/conflicts');
+  const [ref] = await postTickets(store, [{ kind: 'exec-shell', payload: { n: 1 }, maxAttempts: 1 }]);
+  const tickets = openTickets(store);
+  // The step's give-up result names a build that is gone: its write fails with NoNode every time.
+  const handler: TicketHandler = {
+    run: async () => {
+      throw new Error('the step could not run (test)');
+    },
+    exhausted: async () => ({
+      status: 'fail',
+      ops: [{ type: 'set', path: '/jobs/gone/builds/b-1', data: Buffer.from('{}'), version: -1 }],
+    }),
+  };
+  const started = Date.now();
+  const events: string[] = [];
+  for (let i = 0; i < 5 && (await store.exists(ref!.path)); i++) {
+    const result = await tickets.claim(ref!, { id: `w${i}`, host: 'h' });
+    if (result.outcome !== 'claimed') throw new Error(result.outcome);
+    await runTicket({
+      store,
+      tickets,
+      claim: result.claim,
+      handler,
+      controller: new AbortController(),
+      report: (type, message) => events.push(`${type}: ${message}`),
+    });
+  }
+  // Before the fix: released at once, not counted, for ever (this loop ran out with the ticket there).
+  t.equal(await store.exists(ref!.path), null, `the ticket is gone (${events.join(' | ')})`);
+  t.equal(events.length, 3, 'two backed-off tries, then dropped');
+  t.match(events.at(-1), /^exhausted: dropped: giving up conflicted again/);
+  t.ok(Date.now() - started >= 1000, `the tries backed off (${Date.now() - started} ms)`);
+});
