@@ -311,7 +311,7 @@ export const OPTION_TABLE: readonly OptionRow[] = [
       env: 'DISTCI_LOG_LEVEL',
       default: 'info',
       defaultDoc: '`info`',
-      doc: `log level: the request log (stdout) and its own lines (stderr) (${LOG_LEVELS.join(', ')})`,
+      doc: `request log level (stdout; ${LOG_LEVELS.join(', ')}); its own lines (stderr: ready, warnings) stay at info`,
       parse: parse.oneOf(LOG_LEVELS),
     },
     {

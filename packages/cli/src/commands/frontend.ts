@@ -20,7 +20,7 @@ export function frontendCommand(program: Command): void {
       .option('--public-url <url>', 'the URL people reach it at, for `url` fields (env DISTCI_PUBLIC_URL)')
       .option(
         '--log-level <level>',
-        'request log (stdout) and own lines (stderr): fatal … trace, silent (env DISTCI_LOG_LEVEL; default info)',
+        'request log (stdout): fatal … trace, silent; its own lines (stderr) stay at info (env DISTCI_LOG_LEVEL; default info)',
       )
       .option('--json', 'log its own lines (stderr) as JSON lines too, as the request log is')
       .option(

@@ -2,7 +2,6 @@
 import { compileStorageOptions } from '@distci/common';
 import { compileFrontendOptions, startFrontend } from '@distci/frontend';
 import { checkStorage, openStorage } from '@distci/storage';
-import type { LogLevel } from '@distci/workers';
 import { createEventLog } from '../event-log.js';
 import { onShutdown } from '../shutdown.js';
 import { storageFlags } from '../storage-flags.js';
@@ -20,8 +19,10 @@ export async function runFrontend(opts: Record<string, string | boolean | undefi
     logLevel: flag('logLevel'),
     ...(opts.allowLocalRepositories === true ? { allowLocalRepositories: true } : {}),
   });
-  // One level for the request log (fastify's pino, stdout) and the daemon's own lines (stderr).
-  const log = createEventLog({ json: opts.json === true, level: options.logLevel as LogLevel });
+  // `--log-level` is the request log's (fastify's pino, stdout). The daemon's own lines (stderr: ready,
+  // not ready, warnings) stay at info: scripts and supervisors wait for "frontend ready at" (the chaos
+  // suite, the bench and cluster.sh run frontends with --log-level warn, and hung waiting for it).
+  const log = createEventLog({ json: opts.json === true, level: 'info' });
   const storageOptions = compileStorageOptions(storageFlags(opts));
   const storage = await openStorage(storageOptions);
   // A frontend without its bucket still starts (its /readyz answers 503 with the same reason, so a
