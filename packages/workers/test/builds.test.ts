@@ -27,8 +27,10 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 
 async function logOf(c: TestCluster, job: string, build: number, step: string, attempt: number): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const info of listAll(c.blob, { prefix: blobKeys.logPrefix(job, build, step, attempt) })) {
-    parts.push(await readBlob(c.blob, info.key));
+  const prefix = blobKeys.logPrefix(job, build, step, attempt);
+  for await (const info of listAll(c.blob, { prefix })) {
+    // The chunks, not their index entries (`…/index/<chunk>`).
+    if (!info.key.slice(prefix.length).includes('/')) parts.push(await readBlob(c.blob, info.key));
   }
   return Buffer.concat(parts).toString('utf8');
 }

@@ -8,16 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureDebianPackages, freePort, stopPids, waitFor } from './processes.js';
-import { repoRoot } from './services.js';
+import { type CephRgw, repoRoot } from './services.js';
 
-export interface CephRgw {
-  endpoint: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  bucket: string;
-  pids: number[];
-}
+export type { CephRgw };
 
 export interface CephRgwOptions {
   /** Data, config and logs; wiped by the script. */

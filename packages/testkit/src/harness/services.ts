@@ -8,7 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { customAlphabet } from 'nanoid';
-import type { CephRgw } from './ceph.js';
+
+/** A single-node Ceph RGW started for a test run (`ceph.ts`). */
+export interface CephRgw {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  pids: number[];
+}
 
 export interface TestServices {
   /** Temp dir holding the services' data and logs. */

@@ -123,10 +123,10 @@ export async function testStep(t: Test, input: TestStepInput): Promise<TestStep>
     async logText() {
       await log.close();
       const chunks: Buffer[] = [];
-      for await (const info of listAll(input.blob, {
-        prefix: blobKeys.logPrefix(job.name, build, planned.id, attempt),
-      })) {
-        chunks.push(await readBlob(input.blob, info.key));
+      const prefix = blobKeys.logPrefix(job.name, build, planned.id, attempt);
+      for await (const info of listAll(input.blob, { prefix })) {
+        // The chunks, not their index entries (`…/index/<chunk>`, the viewer's line index).
+        if (!info.key.slice(prefix.length).includes('/')) chunks.push(await readBlob(input.blob, info.key));
       }
       return Buffer.concat(chunks).toString('utf8');
     },

@@ -115,7 +115,10 @@ export async function shellStep(t: Test, options: ShellStepOptions): Promise<She
     async chunks() {
       const out: Buffer[] = [];
       const prefix = blobKeys.logPrefix(target.job, target.build, target.step, target.attempt);
-      for await (const info of listAll(options.blob, { prefix })) out.push(await readBlob(options.blob, info.key));
+      // The chunks, not their index entries (`…/index/<chunk>`, the viewer's line index).
+      for await (const info of listAll(options.blob, { prefix })) {
+        if (!info.key.slice(prefix.length).includes('/')) out.push(await readBlob(options.blob, info.key));
+      }
       return out;
     },
   };
