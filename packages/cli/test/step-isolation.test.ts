@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pidsWithMarker } from '@distci/testkit';
+import { pidsWithMarker, waitFor } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { runCli, spawnCli, tempDir } from './helpers/cli-process.js';
 
@@ -89,6 +89,8 @@ t.test('a worker SIGKILLed mid-step leaves no process of the step behind', async
   });
   const follow = spawnCli(t, ['build', 'trigger', 'sleepy', '--follow', ...d.client]);
   await follow.waitFor(/sleep\s+│ started/, 'the step to start its sleeps');
+  // `touch ready` may run before the subshell's sleep has started (a busy machine): wait for all three.
+  await waitFor('three sleeps', () => pidsWithMarker(marker).length === 3, 10_000);
   t.equal(pidsWithMarker(marker).length, 3, 'the step runs three sleeps');
   d.process.kill('SIGKILL');
   await d.process.exited;

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, watch, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDistciError } from '@distci/common';
-import { pidsWithMarker, tempBlobStore } from '@distci/testkit';
+import { pidsWithMarker, tempBlobStore, waitFor } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { createExecShellKind } from '../../src/kinds/exec-shell.js';
 import { detectSandbox, resolveIsolation, STEP_HOME } from '../../src/kinds/sandbox.js';
@@ -130,6 +130,8 @@ t.test('a stop ends every process in the sandbox, setsid ones too', async (t) =>
   });
   const running = sandboxed.run(step.ctx);
   await fileAppears(step.dir, 'ready', running);
+  // `touch ready` may run before the subshell's sleep has started (a busy machine): wait for all three.
+  await waitFor('three sleeps', () => pidsWithMarker(m).length === 3, 10_000);
   t.equal(pidsWithMarker(m).length, 3, 'three sleeps run');
   step.stop('timeout');
   const result = await running;

@@ -19,6 +19,10 @@
  *   resumes.
  * - Permalinks: a line number links `#L12`; shift-click makes `#L12-L20`; the hash is honoured on load
  *   (the first page fetched is that line's) and on `hashchange`.
+ * - Groups: a `::group::title` line is a header that folds its lines, up to the next `::endgroup::`
+ *   line, away (a click; the end is looked for among the lines here, else with a search on the server).
+ *   Rows then map to lines around the folds (`rowToLine`, `lineToRow`); a permalink into a folded group
+ *   shows its header. Nothing is folded at first: the complete log is always one click away.
  * - Search: on the server (`…/search`): every occurrence counted in the whole log (case-insensitive),
  *   the matching lines' numbers; `Enter`/`n` next, `N` previous, `/` focuses the box.
  * - Times: the button shows each line's write time (coarse: per chunk, and every 1,000 lines — from the
@@ -28,6 +32,9 @@ import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { type AnsiState, advance, parseLine } from './ansi.js';
 import { LogLines, PAGE } from './log-lines.js';
 
+/** GitHub Actions' group markers: `::group::title` … `::endgroup::`, each a line of its own. */
+const GROUP_START = /^::group::(.*)$/;
+const GROUP_END = /^::endgroup::\s*$/;
 /** 18 px per row: the CSS line height of `.log-row` (they must agree). */
 const ROW = 18;
 /** 40 rows drawn above and below the view, so fast scrolling shows no blank rows. */
@@ -124,6 +131,8 @@ export class CiLog extends LitElement {
   private searchTimer = 0;
   private searchSeq = 0;
   private searched = '';
+  /** Collapsed groups: [first hidden line, last hidden line] (0-based), sorted, not overlapping. */
+  private folds: Array<[number, number]> = [];
   status = 'loading';
   following = false;
   query = '';
@@ -279,15 +288,16 @@ export class CiLog extends LitElement {
     const count = this.lines.count;
     if (count === 0 || this.status === 'loading') return;
     const { first } = this.window();
-    const from = Math.max(0, first - OVERSCAN);
-    const to = Math.min(count, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN);
+    const rows = this.rows;
+    const from = this.rowToLine(Math.max(0, first - OVERSCAN));
+    const to = this.rowToLine(Math.max(0, Math.min(rows, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN) - 1)) + 1;
     const p0 = Math.floor(Math.max(0, from - PAGE / 4) / PAGE);
     const p1 = Math.floor(Math.min(count - 1, to + PAGE / 4) / PAGE);
     for (let p = p0; p <= p1; p++) {
       if (this.inflight.has(p) || this.tried.get(p) === this.chunks || this.lines.loaded(p)) continue;
       void this.fetchPage(p);
     }
-    this.lines.evict(first);
+    this.lines.evict(this.rowToLine(first));
   }
 
   private async fetchPage(p: number): Promise<void> {
@@ -325,12 +335,40 @@ export class CiLog extends LitElement {
     if (this.following) this.updateComplete.then(() => this.scrollToEnd());
   }
 
+  /** Rows on screen: the lines less those of collapsed groups. */
+  private get rows(): number {
+    let hidden = 0;
+    for (const [a, b] of this.folds) if (a < this.lines.count) hidden += Math.min(b, this.lines.count - 1) - a + 1;
+    return this.lines.count - hidden;
+  }
+
+  /** The line a row shows. */
+  private rowToLine(row: number): number {
+    let line = row;
+    for (const [a, b] of this.folds) {
+      if (line < a) break;
+      line += b - a + 1;
+    }
+    return line;
+  }
+
+  /** The row of a line (a line in a collapsed group: its group's header). */
+  private lineToRow(line: number): number {
+    let hidden = 0;
+    for (const [a, b] of this.folds) {
+      if (line < a) break;
+      if (line <= b) return a - 1 - hidden;
+      hidden += b - a + 1;
+    }
+    return line - hidden;
+  }
+
   private get totalPx(): number {
-    return Math.min(this.lines.count * ROW, MAX_PX);
+    return Math.min(this.rows * ROW, MAX_PX);
   }
 
   private get scaled(): boolean {
-    return this.lines.count * ROW > MAX_PX;
+    return this.rows * ROW > MAX_PX;
   }
 
   /** The first line in view and the pixel offset of the rows block. */
@@ -341,7 +379,7 @@ export class CiLog extends LitElement {
     }
     const visible = Math.ceil(this.viewHeight / ROW);
     const ratio = this.pos / Math.max(1, this.totalPx - this.viewHeight);
-    return { first: Math.round(ratio * Math.max(0, this.lines.count - visible)), offset: this.pos };
+    return { first: Math.round(ratio * Math.max(0, this.rows - visible)), offset: this.pos };
   }
 
   private viewport(): HTMLElement | null {
@@ -353,9 +391,10 @@ export class CiLog extends LitElement {
     if (!vp) return;
     const visible = Math.ceil(this.viewHeight / ROW);
     let top: number;
-    const target = center ? Math.max(0, line - Math.floor(visible / 3)) : line;
+    const row = this.lineToRow(line);
+    const target = center ? Math.max(0, row - Math.floor(visible / 3)) : row;
     if (!this.scaled) top = target * ROW;
-    else top = (target / Math.max(1, this.lines.count - visible)) * (this.totalPx - this.viewHeight);
+    else top = (target / Math.max(1, this.rows - visible)) * (this.totalPx - this.viewHeight);
     this.programmatic = true;
     vp.scrollTop = top;
     this.pos = vp.scrollTop;
@@ -509,29 +548,76 @@ export class CiLog extends LitElement {
   }
 
   private renderRows(): TemplateResult[] {
-    const count = this.lines.count;
     const { first } = this.window();
     const from = Math.max(0, first - OVERSCAN);
-    const to = Math.min(count, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN);
+    const to = Math.min(this.rows, first + Math.ceil(this.viewHeight / ROW) + OVERSCAN);
     const rows: TemplateResult[] = [];
     let state: AnsiState | null = null;
+    let prev = -1;
     const currentLine = this.current >= 0 ? this.hits[this.current] : -1;
-    for (let i = from; i < to; i++) {
+    for (let row = from; row < to; row++) {
+      const i = this.rowToLine(row);
+      if (i !== prev + 1) state = null; // after a collapsed group: the state at its end, from a checkpoint
+      prev = i;
       const raw = this.lines.line(i);
       state ??= raw === undefined ? null : this.lines.stateAt(i);
+      const group = raw === undefined ? null : GROUP_START.exec(raw);
+      if (group) {
+        rows.push(this.groupRow(i, group[1] ?? ''));
+        if (state) state = advance(state, raw!);
+        continue;
+      }
       const segments = raw === undefined || !state ? [] : parseLine(state, raw);
       state = raw === undefined || !state ? null : advance(state, raw);
       const n = i + 1;
       const sel = this.selected && n >= this.selected[0] && n <= this.selected[1];
       const ms = this.times ? this.lines.timeAt(i) : null;
       rows.push(
-        html`<div class="log-row${sel ? ' selected' : ''}${i === currentLine ? ' current' : ''}${raw === undefined ? ' loading' : ''}" data-line="${n}"><a class="ln" href="#L${n}" @click=${(e: MouseEvent) => this.lineClick(e, i)}>${n}</a>${this.times ? html`<span class="tm">${ms === null ? '' : formatTime(ms)}</span>` : nothing}<span class="lt">${segments.map(
+        html`<div class="log-row${sel ? ' selected' : ''}${i === currentLine ? ' current' : ''}${raw === undefined ? ' loading' : ''}${raw !== undefined && GROUP_END.test(raw) ? ' log-group-end' : ''}" data-line="${n}"><a class="ln" href="#L${n}" @click=${(e: MouseEvent) => this.lineClick(e, i)}>${n}</a>${this.times ? html`<span class="tm">${ms === null ? '' : formatTime(ms)}</span>` : nothing}<span class="lt">${segments.map(
           (s) =>
             html`<span class="${segmentClass(s.state)}" .style=${segmentStyle(s.state)}>${this.highlight(s.text)}</span>`,
         )}</span></div>`,
       );
     }
     return rows;
+  }
+
+  /** A `::group::title` line: a header that folds the group (up to its `::endgroup::`) away and back. */
+  private groupRow(i: number, title: string): TemplateResult {
+    const n = i + 1;
+    const open = !this.folds.some(([a]) => a === i + 1);
+    return html`<div class="log-row log-group" data-line="${n}"><a class="ln" href="#L${n}" @click=${(e: MouseEvent) => this.lineClick(e, i)}>${n}</a><button type="button" class="fold" aria-expanded=${open ? 'true' : 'false'} @click=${() => void this.toggleGroup(i)}>${open ? '▾' : '▸'} ${title}</button></div>`;
+  }
+
+  /** Folds the group whose header is line `i` (its end found among the lines here, else on the server). */
+  private async toggleGroup(i: number): Promise<void> {
+    const at = this.folds.findIndex(([a]) => a === i + 1);
+    if (at >= 0) {
+      this.folds.splice(at, 1);
+      this.requestUpdate();
+      return;
+    }
+    let end = -1;
+    for (let j = i + 1; j < this.lines.count && j < i + 1 + PAGE * 4; j++) {
+      const raw = this.lines.line(j);
+      if (raw === undefined) break;
+      if (GROUP_END.test(raw)) {
+        end = j;
+        break;
+      }
+    }
+    if (end < 0) {
+      const res = await getJson<{ hits: number[] }>(
+        `${this.api}/search?q=${encodeURIComponent('::endgroup::')}&after=${i + 1}&limit=1&chunks=${this.chunks}${this.pin()}`,
+      ).catch(() => ({ hits: [] as number[] }));
+      end = res.hits.length ? res.hits[0]! - 1 : this.lines.count - 1; // an open group runs to the end
+    }
+    if (end <= i) return;
+    this.folds = [...this.folds.filter(([a, b]) => b < i + 1 || a > end), [i + 1, end] as [number, number]].sort(
+      (x, y) => x[0] - y[0],
+    );
+    this.following = false;
+    this.requestUpdate();
   }
 
   private toggleTimes(): void {
