@@ -112,6 +112,12 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
     t.equal(run.code, 1);
     t.match(run.stdout, /boom\s+│ about to fail/);
     t.match(run.stdout, /✗ boom failure/);
+    // retry --failed: one new build runs the failed step again (and fails again here).
+    const retry = await runCli(t, ['build', 'retry', 'fails', '1', '--failed', '--follow', ...client]);
+    t.equal(retry.code, 1, 'the retried step fails again', { stderr: retry.stderr });
+    t.match(retry.stdout, /boom\s+│ about to fail/);
+    const show = JSON.parse((await runCli(t, ['build', 'show', 'fails', '2', '--json', ...client])).stdout);
+    t.match(show, { trigger: { type: 'retry', of: 1, failed: true }, status: 'failure' });
   });
 
   await t.test('--json output parses', async (t) => {

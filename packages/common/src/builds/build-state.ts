@@ -33,7 +33,11 @@ export type TriggerInfo =
       /** How many `after` links led here (1: the upstream was not itself triggered by one). */
       depth?: number;
     }
-  | { type: 'retry'; of: number; step: string; by?: string; fork?: boolean };
+  | ({ type: 'retry'; of: number; by?: string; fork?: boolean } & (
+      | { step: string; failed?: undefined }
+      /** Every step of `of` that did not succeed runs again (`retry --failed`). */
+      | { failed: true; step?: undefined }
+    ));
 
 export interface BuildState {
   v: 1;
