@@ -6,7 +6,8 @@
  *
  * The rules:
  * - Start: a `queued` build becomes `running`; its deadline is the trigger time plus the job's
- *   `timeout` (default `DEFAULT_BUILD_TIMEOUT_MS`) — counted from the trigger whatever its steps do.
+ *   `timeout` (default `DEFAULT_BUILD_TIMEOUT_MS`) — counted from the trigger whatever its steps do
+ *   (from the start for a build of a concurrency group, which may have waited for others first).
  * - Timeout: past the deadline the build is cancelled with reason `timeout` (running steps watch the
  *   build node and stop; waiting tickets are dropped).
  * - A step with no state yet is *runnable* when every step it needs succeeded, *skipped* when one of
@@ -209,7 +210,8 @@ export function advanceBuild(input: AdvanceInput): AdvanceResult {
   if (!build.ending && build.status === 'queued') {
     build.status = 'running';
     build.startedAt = now;
-    build.deadline = build.createdAt + buildTimeoutMs(config);
+    // A build of a concurrency group may have waited for others: its time counts from its start.
+    build.deadline = (build.group ? now : build.createdAt) + buildTimeoutMs(config);
   }
   if (!build.ending && !build.cancel && build.deadline !== null && now >= build.deadline) {
     build.cancel = { at: now, reason: 'timeout' };

@@ -55,8 +55,16 @@ export interface BuildState {
   startedAt: number | null;
   /** ms since the epoch when the build times out; null for none. */
   deadline: number | null;
-  /** Set by a cancel request (or the build timeout); steps watch for it. */
-  cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string } | null;
+  /**
+   * Set by a cancel request (or the build timeout); steps watch for it. `message`: why, in words, when
+   * the canceller was not a person (`superseded by #N`: a newer build of its concurrency group).
+   */
+  cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string; message?: string } | null;
+  /**
+   * The build's concurrency group (job config `concurrency`), set in the control turn that joins it
+   * (`concurrency-group.ts`); `waitingFor`: the build it waits for, null once it runs.
+   */
+  group?: { name: string; cancelInProgress: boolean; waitingFor: { job: string; build: number } | null };
   /**
    * When the delayed control tickets posted for this build fall due (the deadline, a step's queue
    * timeout): posted in the same transaction that adds the time here, removed when the build ends.

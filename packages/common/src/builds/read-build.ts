@@ -18,6 +18,7 @@ import { WORKER_KINDS } from '../types.js';
 import type { BuildRecord } from './build-record.js';
 import { decodeJson, type StepState } from './build-state.js';
 import { readBuildState } from './build-state-node.js';
+import { groupWaiting } from './concurrency-group.js';
 import { readJobNode } from './trigger-build.js';
 
 export type { BuildView, StepView };
@@ -132,6 +133,7 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
     startedAt: state.startedAt,
     finishedAt: null,
     cancel: state.cancel,
+    ...(groupWaiting(state) ? { waiting: groupWaiting(state)! } : {}),
     steps,
   };
 }

@@ -65,6 +65,12 @@ export const BuildViewSchema = Type.Object(
       Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
     ),
     error: Type.Optional(Type.String({ description: 'why the build ended `error` when no step says it' })),
+    waiting: Type.Optional(
+      Type.String({
+        description:
+          'why a queued build does not start yet: "waiting for #N of group \'deploy-main\'" (job `concurrency`)',
+      }),
+    ),
     steps: Type.Array(StepViewSchema),
   },
   { description: 'A build, live or archived.' },

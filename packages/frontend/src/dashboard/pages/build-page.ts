@@ -100,7 +100,8 @@ ${facts([
     `${steps.filter((s) => s.status === 'success').length}/${steps.length} passed${failed.length ? `, ${failed.length} failed` : ''}`,
   ],
 ])}
-${b.cancel ? html`<p class="warn">Cancel requested${b.cancel.by ? ` by ${b.cancel.by}` : ''} (${b.cancel.reason}).</p>` : ''}
+${b.cancel ? html`<p class="warn">Cancel requested${b.cancel.by ? ` by ${b.cancel.by}` : ''} (${b.cancel.message ?? b.cancel.reason}).</p>` : ''}
+${b.waiting ? html`<p class="waiting" data-build-waiting>${b.waiting}</p>` : ''}
 <div class="actions">${b.live && !b.cancel ? cancelForm(b) : ''}${!b.live && steps.some((s) => s.status !== 'success') ? retryFailedForm(b) : ''}</div>
 ${graph ? section('Graph', html`<div class="scroll">${renderDag(b.job, b.number, steps)}</div>`) : ''}
 ${section(
