@@ -101,6 +101,7 @@ t.test('without cancelInProgress the newer build waits for the older one, saying
   const second = await c.finished('serial', 2);
   t.equal(first.status, 'success');
   t.equal(second.status, 'success');
+  t.notOk('queue' in first.steps[0]!, "a step's queue is live only: not in the record");
   t.ok(second.startedAt! >= first.finishedAt!, 'the second started once the first had ended');
   t.notOk('waiting' in (await readBuild(c.store, c.blob, 'serial', 2)), 'a finished build waits for nothing');
 });

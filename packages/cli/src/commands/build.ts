@@ -91,7 +91,11 @@ export function buildCommand(program: Command): void {
   });
 
   addClientOptions(
-    build.command('show').description('show a build and its steps').argument('<job>').argument('<n>'),
+    build
+      .command('show')
+      .description('show a build and its steps, and why the build or a queued step waits')
+      .argument('<job>')
+      .argument('<n>'),
   ).action(async (job: string, n: string, _o, cmd: Command) => {
     const ctx = await clientContext(cmd);
     const view = await ctx.api.json<BuildView>('GET', apiPath('jobs', job, 'builds', buildNumber(n)));

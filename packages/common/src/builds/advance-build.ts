@@ -159,7 +159,11 @@ export function buildRecordOf(
       }),
     );
   const steps = planned.map((p) => {
-    const { v: _v, ...state } = states.get(p.id) ?? {
+    const {
+      v: _v,
+      queue: _q,
+      ...state
+    } = states.get(p.id) ?? {
       ...newStepState(build.createdAt),
       status: 'cancelled' as const,
       message: 'the build ended before this step ran',
@@ -392,7 +396,7 @@ function dispatchOf(
   const stepConfig = config.steps[step.index]!;
   return {
     step: step.id,
-    state: newStepState(now),
+    state: { ...newStepState(now), queue: { kind: step.type, labels: step.labels } },
     payload,
     spec: {
       kind: step.type,

@@ -12,7 +12,7 @@
  * /jobs/<job>/downstream/<job2>        job2 has an `after` trigger on job (reverse index)
  * ```
  */
-import type { BuildStatus, FailureReason } from '../types.js';
+import type { BuildStatus, FailureReason, WorkerKind } from '../types.js';
 
 export interface JobNode {
   v: 1;
@@ -115,6 +115,11 @@ export interface StepState {
    * build's (`attempt` is that build's attempt); its workspace and commit are reused as they are.
    */
   copiedFrom?: number;
+  /**
+   * The queue its ticket was posted to (set with the `queued` node, live only: not in the record), so a
+   * build view can say why a queued step waits without reading the job config.
+   */
+  queue?: { kind: WorkerKind; labels: string[] };
 }
 
 export function encodeJson(value: unknown): Buffer {

@@ -38,6 +38,12 @@ export const StepViewSchema = Type.Object({
   artifacts: nullable(Type.Integer()),
   logChunks: nullable(Type.Integer()),
   copiedFrom: Type.Optional(Type.Integer({ description: 'a retry copied this step from that build' })),
+  waiting: Type.Optional(
+    Type.String({
+      description:
+        'why a queued step is not running yet (live builds): "no live exec-shell worker has labels gpu", "all 2 exec-shell worker(s) that can serve it are busy"',
+    }),
+  ),
 });
 
 /** What started a build (`TriggerInfo`); serialized whole. */
