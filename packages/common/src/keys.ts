@@ -23,6 +23,8 @@
  *                                         and leave (the compare-and-set that makes them race-free)
  * /groups/<key>/m-<seq10>                 persistent sequential: one build in the group, {job, build};
  *                                         the lowest runs, the others wait (`builds/concurrency-group.ts`)
+ * /outbox/github-status/<job>~<n10>       a webhook build's commit status still to post to GitHub, with
+ *                                         whether a report ticket is out for it (`builds/commit-status.ts`)
  * ```
  * Object store (bucket default `distci`, optional key prefix):
  * ```
@@ -150,6 +152,9 @@ export const zpaths = {
   workers: () => '/workers',
   workerKind: (kind: WorkerKind) => `/workers/${kind}`,
   worker: (kind: WorkerKind, workerId: string) => `/workers/${kind}/${segment(workerId, 'worker id')}`,
+  statusOutboxes: () => '/outbox/github-status',
+  /** A build's commit status outbox (job names have no `~`). */
+  statusOutbox: (job: string, n: number) => `/outbox/github-status/${assertJobName(job)}~${pad10(n)}`,
   groups: () => '/groups',
   /** A concurrency group's node, named by the sha256 of its (free text) name: any name is one segment. */
   group: (name: string) => `/groups/${createHash('sha256').update(name).digest('hex').slice(0, 40)}`,

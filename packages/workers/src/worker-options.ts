@@ -9,6 +9,9 @@
  * | safety sweep period | `--sweep-ms` | `DISTCI_SWEEP_MS` | 30000 |
  * | worker id | `--worker-id` | `DISTCI_WORKER_ID` | `<host>-<pid>-<random>` |
  * | step isolation (exec-shell) | `--isolation bwrap\|none` | `DISTCI_ISOLATION` | `bwrap` (`distci dev`: `auto`) |
+ * | GitHub token for commit statuses (control) | – | `DISTCI_GITHUB_TOKEN` | none: no statuses posted |
+ * | GitHub API URL (control) | – | `DISTCI_GITHUB_API_URL` | `https://api.github.com` |
+ * | dashboard URL, for statuses' `target_url` (control) | – | `DISTCI_PUBLIC_URL` | none: no `target_url` |
  *
  * Isolation (`kinds/sandbox.ts`): `bwrap` runs each step in bubblewrap and refuses to start without a
  * working one (`DISTCI_NO_SANDBOX`); `none` runs steps as plain processes of the worker; `auto` takes
@@ -17,6 +20,7 @@
 import { hostname } from 'node:os';
 import { distciError, isWorkerKind, LABEL, WORKER_KINDS, type WorkerKind } from '@distci/common';
 import { nanoid } from 'nanoid';
+import type { GithubOptions } from './control/github-status.js';
 import { ISOLATION_MODES, type IsolationMode } from './kinds/sandbox.js';
 
 /** 30 s: long enough for most steps to finish on a rolling restart, short of systemd's 90 s stop limit. */
@@ -37,7 +41,23 @@ export interface WorkerOptions {
   readonly sweepMs: number;
   /** How exec-shell steps are isolated from the worker (other kinds run no step processes). */
   readonly isolation: IsolationMode;
+  /** Where a control worker posts the commit statuses of webhook builds. */
+  readonly github: GithubOptions;
   readonly version: string;
+}
+
+/** An http(s) base URL without its trailing slashes; `what` names the variable in the error. */
+function baseUrl(what: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw distciError('DISTCI_BAD_OPTION', `${what}=${raw} is not a URL`, { hint: 'use e.g. https://api.github.com' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw distciError('DISTCI_BAD_OPTION', `${what}=${raw} is not an http(s) URL`, { hint: 'use https://…' });
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 export interface WorkerFlags {
@@ -101,6 +121,11 @@ export function compileWorkerOptions(
     graceMs: int('grace-ms', flags.graceMs ?? env.DISTCI_GRACE_MS, DEFAULT_GRACE_MS, 0, 3_600_000),
     sweepMs: int('sweep-ms', flags.sweepMs ?? env.DISTCI_SWEEP_MS, DEFAULT_SWEEP_MS, 100, 3_600_000),
     isolation: isolation as IsolationMode,
+    github: Object.freeze({
+      token: env.DISTCI_GITHUB_TOKEN?.trim() || null,
+      apiUrl: baseUrl('DISTCI_GITHUB_API_URL', env.DISTCI_GITHUB_API_URL || 'https://api.github.com'),
+      publicUrl: env.DISTCI_PUBLIC_URL ? baseUrl('DISTCI_PUBLIC_URL', env.DISTCI_PUBLIC_URL) : null,
+    }),
     version: '0.1.0',
   });
 }

@@ -30,7 +30,8 @@ async function nodeUntil(
           },
           () => {
             if (check(null)) resolve();
-            else void c.store.exists(path, () => resolve());
+            // No node: watch for it; one created since the read above is looked at again at once.
+            else void c.store.exists(path, () => resolve()).then((stat) => stat !== null && resolve());
           },
         );
     });

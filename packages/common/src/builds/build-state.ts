@@ -24,7 +24,15 @@ export interface JobNode {
 
 export type TriggerInfo =
   | { type: 'manual'; by?: string }
-  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string; fork?: boolean }
+  | {
+      type: 'github';
+      event: 'push' | 'pull_request';
+      delivery: string;
+      sender?: string;
+      fork?: boolean;
+      /** The repository's `owner/name`: the build's commit statuses are posted there. */
+      repo?: string;
+    }
   | {
       type: 'after';
       job: string;
@@ -85,7 +93,9 @@ export type ControlPayload =
   | { op: 'advance'; job: string; build: number }
   | { op: 'cancel'; job: string; build: number }
   /** A delayed ticket, due at `at` (the build's deadline or a step's queue timeout). */
-  | { op: 'wake'; job: string; build: number; at: number };
+  | { op: 'wake'; job: string; build: number; at: number }
+  /** Post the build's commit status from its outbox (`commit-status.ts`); not a turn of the build. */
+  | { op: 'report'; job: string; build: number };
 
 export type StepStatus = 'queued' | 'success' | 'failure' | 'skipped' | 'cancelled';
 

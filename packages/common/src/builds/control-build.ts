@@ -16,6 +16,8 @@
  * - Every transaction fits: a turn writes at most `TURN_BUDGET_BYTES` (see `txn-budget.ts`).
  * - A build of a concurrency group joins it before it starts and leaves it in its ending transaction
  *   (`concurrency-group.ts`): at most one build of a group runs.
+ * - A webhook's build writes its commit status to its outbox in the turn that starts it and in the
+ *   transaction that ends it (`commit-status.ts`), with the ticket that posts it.
  */
 import type { BlobStore } from '../blob-store.js';
 import type { CoordinationStore, Op } from '../coordination-store.js';
@@ -28,6 +30,7 @@ import { decodeTicket, type TicketSpec } from '../tickets/ticket.js';
 import { type AdvanceResult, advanceBuild, buildRecordOf, needsWaiting } from './advance-build.js';
 import type { BuildRecord } from './build-record.js';
 import { type BuildState, type ControlPayload, decodeJson, encodeJson, type StepState } from './build-state.js';
+import { endStatusOps, startStatus } from './commit-status.js';
 import { groupGate, leaveGroupOps } from './concurrency-group.js';
 import { type DownstreamCandidate, downstreamTriggers } from './downstream-triggers.js';
 import { advanceTicket, type StepPayload, stepPath } from './step-ticket.js';
@@ -166,6 +169,7 @@ async function endingOps(
   ];
   ops.push(...(await pendingWakeOps(store, build)));
   ops.push(...(await leaveGroupOps(store, build)));
+  ops.push(...(await endStatusOps(store, build, status)));
   const { node, version: jobVersion } = await readJobNode(store, build.job);
   ops.push({
     type: 'set',
@@ -241,6 +245,12 @@ async function writeTurn(
   }
   for (const id of r.remove) ops.push({ type: 'delete', path: stepPath(build.job, build.number, id) });
   if (r.removeBuild) ops.push(...(await endingOps(store, blob, build, version, r.status!)));
+  else if (read.build.status === 'queued' && build.status === 'running') {
+    // The build starts: its commit status (a webhook's build) goes `pending` (`commit-status.ts`).
+    const started = await startStatus(store, build);
+    ops.push(...started.ops);
+    successors.push(...started.successors);
+  }
   if (r.more) successors.push(advanceTicket(build.job, build.number));
   if (r.wakeAt !== null) {
     const wake: ControlPayload = { op: 'wake', job: build.job, build: build.number, at: r.wakeAt };
