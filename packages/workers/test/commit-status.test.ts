@@ -62,6 +62,10 @@ async function fakeGithub(t: Test, responders: Responder[] = []) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     posts,
     held,
+    /** The next status is answered `status` (a GitHub error body). */
+    refuseNext(status: number) {
+      responders.push((res) => res.writeHead(status).end('{"message":"Validation Failed"}'));
+    },
     /** Resolves once `n` statuses were posted; fails the wait after `ms`. */
     received(n: number, ms = 60_000): Promise<void> {
       if (posts.length >= n) return Promise.resolve();
@@ -166,6 +170,24 @@ t.test('pending at the start, the result at the end; a 5xx is retried, a rate li
     ],
   );
   await gone(c, zpaths.statusOutbox('broken', failed), 'the outbox of broken to be emptied');
+
+  // A 422 is not retried: that status is dropped; the build's result is still posted at its end.
+  // Its step holds until the refused status was answered (bounded: 30 s), so that one is `pending`.
+  const dir = await tempDir(t);
+  const run = `for i in $(seq 1 600); do [ -e ${dir}/go ] && exit 0; sleep 0.05; done; exit 1`;
+  await c.push({ name: 'held', steps: [{ name: 'wait', type: 'exec-shell', run }] });
+  github.refuseNext(422);
+  const refused = await webhookBuild(c, 'held');
+  await github.received(7);
+  await writeFile(join(dir, 'go'), '');
+  t.equal((await c.finished('held', refused)).status, 'success');
+  await github.received(8);
+  await gone(c, zpaths.statusOutbox('held', refused), 'the outbox of the refused build to be emptied');
+  t.same(
+    github.posts.slice(6).map((p) => p.body.state),
+    ['pending', 'success'],
+    'pending refused once (not retried), success posted',
+  );
   t.same(await c.store.children(zpaths.statusOutboxes()), [], 'nothing left in the outbox');
 });
 
