@@ -3,8 +3,13 @@
  * list — a line each time a step starts or ends — with every step's log streamed as it is written,
  * each line prefixed by its step (parallel steps interleave by line, never inside one), then a summary.
  *
+ * A build that waits for its concurrency group says so (`⧗ waiting for #1 of group 'deploy-main'`), and
+ * a step that waits in its queue says why (`· test queued (waiting: no live exec-shell worker has
+ * labels gpu)`), each time the reason changes.
+ *
  * `--json` prints newline-delimited JSON instead, one object a line: `{"type":"step","step":…}` on each
- * step change, `{"type":"log","step":…,"attempt":…,"text":…}` per piece of log, and
+ * step change (its status, attempt or `waiting` reason), `{"type":"waiting","waiting":…}` when the
+ * build's own `waiting` changes, `{"type":"log","step":…,"attempt":…,"text":…}` per piece of log, and
  * `{"type":"build","build":…}` once at the end.
  *
  * Every log stream opened here ends: by itself when its step's log is complete, or aborted once the
@@ -137,10 +142,18 @@ function createPrinter(options: FollowOptions) {
       partial.delete(step);
       if (rest && !options.json && !options.step) write(`${prefix(step)}${rest}\n`);
     },
+    /** The build waits for its concurrency group (or no longer does: `waiting` null). */
+    waiting(waiting: string | null) {
+      if (options.json) return json({ type: 'waiting', waiting });
+      if (options.step || !waiting) return;
+      write(`${pc.yellow('⧗')} ${waiting}\n`);
+    },
     change(s: StepView) {
       if (options.json) return json({ type: 'step', step: s });
       if (options.step) return;
-      if (s.status === 'running') {
+      if (s.status === 'queued' && s.waiting) {
+        write(`${mark(s.status)} ${pc.bold(s.id)} queued ${pc.dim(`(waiting: ${s.waiting})`)}\n`);
+      } else if (s.status === 'running') {
         const where = [s.worker ? `on ${s.worker}` : null, s.attempt && s.attempt > 1 ? `attempt ${s.attempt}` : null];
         write(`${mark(s.status)} ${pc.bold(s.id)} started ${pc.dim(where.filter(Boolean).join(', '))}\n`);
       } else if (STEP_FINAL.has(s.status)) {
@@ -173,6 +186,7 @@ export async function followBuild(api: ApiClient, job: string, n: number, option
   const streams = new Map<string, Promise<void>>();
   const shown = new Map<string, string>();
   let last: BuildView | undefined;
+  let waiting: string | null = null;
 
   const pump = async (stepId: string) => {
     let attempt: number | null = null;
@@ -207,13 +221,17 @@ export async function followBuild(api: ApiClient, job: string, n: number, option
     for await (const view of watchBuild(api, job, n, controller.signal)) {
       last = view;
       printer.steps(view);
+      if ((view.waiting ?? null) !== waiting) {
+        waiting = view.waiting ?? null;
+        printer.waiting(waiting);
+      }
       for (const s of view.steps) {
         if (options.step && s.id !== options.step) continue;
         // One log stream per step, from when it starts (it follows a new attempt by itself). A step that
         // never ran has no log; one copied from an earlier build (a retry) ran there.
         const runs = s.attempt !== null && !s.copiedFrom && (s.status === 'running' || STEP_FINAL.has(s.status));
         if (runs && !streams.has(s.id)) streams.set(s.id, pump(s.id));
-        const state = `${s.status}/${s.attempt}`;
+        const state = `${s.status}/${s.attempt}/${s.waiting ?? ''}`;
         if (shown.get(s.id) === state) continue;
         shown.set(s.id, state);
         // A step's end is told after the last of its log, so each log sits between its start and end.

@@ -8,6 +8,7 @@ export function stepNote(s: StepView): string {
     s.reason && s.reason !== 'exit-code' ? s.reason : null,
     s.cacheHit ? 'cache hit' : null,
     s.copiedFrom ? `copied from #${s.copiedFrom}` : null,
+    s.waiting ? `waiting: ${s.waiting}` : null,
   ]
     .filter(Boolean)
     .join('; ');
@@ -26,9 +27,12 @@ export function renderBuild(b: BuildView): string {
   )}`;
   // Params are the build's inputs: show every one (declared params have their defaults filled in).
   const params = Object.entries(b.params ?? {});
-  const withParams = params.length
-    ? `${head}\n${pc.dim('params')} ${params.map(([k, v]) => `${k}=${v}`).join(' ')}`
-    : head;
+  const lines = [head];
+  if (params.length) lines.push(`${pc.dim('params')} ${params.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  // Why it does not start yet (its concurrency group), or why it was cancelled when no person did.
+  if (b.waiting) lines.push(`${pc.yellow('⧗')} ${b.waiting}`);
+  if (b.cancel?.message) lines.push(`${pc.yellow('-')} cancelled: ${b.cancel.message}`);
+  const withParams = lines.join('\n');
   if (b.steps.length === 0) return withParams;
   const rows = b.steps.map((s) => [
     `${mark(s.status)} ${s.id}`,

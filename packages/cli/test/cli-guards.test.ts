@@ -12,7 +12,15 @@ import { runCli, startDev, tempDir } from './helpers/cli-process.js';
 const ESC = '\u001b';
 
 t.test('usage errors exit 2, as the README says', async (t) => {
-  for (const args of [['build', 'logs'], ['job', 'push'], ['build', 'list', '--bogus', 'x'], ['nosuch'], ['build']]) {
+  for (const args of [
+    ['build', 'logs'],
+    ['job', 'push'],
+    ['build', 'list', '--bogus', 'x'],
+    ['nosuch'],
+    ['build'],
+    ['build', 'retry', 'web', '1'],
+    ['build', 'retry', 'web', '1', 'test', '--failed'],
+  ]) {
     const run = await runCli(t, args);
     t.equal(run.code, 2, `distci ${args.join(' ')}`, { stderr: run.stderr });
   }

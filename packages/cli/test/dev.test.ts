@@ -112,6 +112,12 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
     t.equal(run.code, 1);
     t.match(run.stdout, /boom\s+│ about to fail/);
     t.match(run.stdout, /✗ boom failure/);
+    // retry --failed: one new build runs the failed step again (and fails again here).
+    const retry = await runCli(t, ['build', 'retry', 'fails', '1', '--failed', '--follow', ...client]);
+    t.equal(retry.code, 1, 'the retried step fails again', { stderr: retry.stderr });
+    t.match(retry.stdout, /boom\s+│ about to fail/);
+    const show = JSON.parse((await runCli(t, ['build', 'show', 'fails', '2', '--json', ...client])).stdout);
+    t.match(show, { trigger: { type: 'retry', of: 1, failed: true }, status: 'failure' });
   });
 
   await t.test('--json output parses', async (t) => {
@@ -150,6 +156,49 @@ t.test('distci dev serves the API; client commands push, trigger, follow and rea
     t.same(exec.labels, [process.arch, process.platform].sort(), 'exec-shell has the host os and arch');
     const queue = await runCli(t, ['queue', '--json', ...client]);
     t.ok(Array.isArray(JSON.parse(queue.stdout).queues));
+  });
+
+  await t.test('why it waits: build show and --follow say what a build and a step wait for', async (t) => {
+    const dir = await tempDir(t);
+    const files = { gpu: join(dir, 'gpu.json'), plain: join(dir, 'plain.json') };
+    // Two jobs in one group: gpu's step waits for a worker nobody runs, so plain waits for gpu #1.
+    const group = { group: 'shared' };
+    await writeFile(
+      files.gpu,
+      JSON.stringify({
+        name: 'gpu',
+        concurrency: group,
+        steps: [{ name: 'train', type: 'exec-shell', run: 'true', labels: ['gpu'] }],
+      }),
+    );
+    await writeFile(
+      files.plain,
+      JSON.stringify({
+        name: 'plain',
+        concurrency: group,
+        steps: [{ name: 'hi', type: 'exec-shell', run: 'echo hi' }],
+      }),
+    );
+    t.equal((await runCli(t, ['job', 'push', files.gpu, files.plain, ...client])).code, 0);
+    t.equal((await runCli(t, ['build', 'trigger', 'gpu', ...client])).code, 0);
+    const gpuFollow = spawnCli(t, ['build', 'logs', 'gpu', '1', '--follow', ...client]);
+    await gpuFollow.waitFor(
+      /· train queued \(waiting: no live exec-shell worker has labels gpu\)/,
+      'gpu #1 to say why train waits',
+    );
+    const gpuShow = await runCli(t, ['build', 'show', 'gpu', '1', ...client]);
+    t.match(gpuShow.stdout, /train\s.*queued.*waiting: no live exec-shell worker has labels gpu/);
+
+    t.equal((await runCli(t, ['build', 'trigger', 'plain', ...client])).code, 0);
+    const follow = spawnCli(t, ['build', 'logs', 'plain', '1', '--follow', ...client]);
+    await follow.waitFor(/⧗ waiting for gpu #1 of group 'shared'/, 'plain #1 to say it waits for gpu #1');
+    const show = await runCli(t, ['build', 'show', 'plain', '1', ...client]);
+    t.match(show.stdout, /plain #1 queued.*\n⧗ waiting for gpu #1 of group 'shared'/);
+
+    t.equal((await runCli(t, ['build', 'cancel', 'gpu', '1', ...client])).code, 0);
+    t.equal((await gpuFollow.exited).code, 1, 'gpu #1 ends cancelled');
+    t.equal((await follow.exited).code, 0, 'then plain #1 runs and succeeds', { stdout: follow.stdout() });
+    t.match(follow.stdout(), /hi\s+│ hi/);
   });
 
   await t.test('errors say what to do', async (t) => {

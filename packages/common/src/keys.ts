@@ -18,6 +18,13 @@
  *   completion wakes the workers that could resume that ticket and nobody else.
  * ```
  * /workers/<kind>/<worker-id>             ephemeral presence (visibility only, never required)
+ * /groups/<sha256 of the group name, 40 hex>
+ *                                         a concurrency group: {name}; its version bumps on every join
+ *                                         and leave (the compare-and-set that makes them race-free)
+ * /groups/<key>/m-<seq10>                 persistent sequential: one build in the group, {job, build};
+ *                                         the lowest runs, the others wait (`builds/concurrency-group.ts`)
+ * /outbox/github-status/<job>~<n10>       a webhook build's commit status still to post to GitHub, with
+ *                                         whether a report ticket is out for it (`builds/commit-status.ts`)
  * ```
  * Object store (bucket default `distci`, optional key prefix):
  * ```
@@ -39,6 +46,7 @@
  * The artifact manifest sits beside `artifacts/`, not inside it, so that no artifact path can collide
  * with it.
  */
+import { createHash } from 'node:crypto';
 import { distciError } from './errors.js';
 import type { WorkerKind } from './types.js';
 
@@ -145,6 +153,18 @@ export const zpaths = {
   workers: () => '/workers',
   workerKind: (kind: WorkerKind) => `/workers/${kind}`,
   worker: (kind: WorkerKind, workerId: string) => `/workers/${kind}/${segment(workerId, 'worker id')}`,
+  statusOutboxes: () => '/outbox/github-status',
+  /** A build's commit status outbox (job names have no `~`). */
+  statusOutbox: (job: string, n: number) => `/outbox/github-status/${assertJobName(job)}~${pad10(n)}`,
+  groups: () => '/groups',
+  /** A concurrency group's node, named by the sha256 of its (free text) name: any name is one segment. */
+  group: (name: string) => `/groups/${createHash('sha256').update(name).digest('hex').slice(0, 40)}`,
+  /** Prefix for a sequential member create: the server appends the 10-digit join order. */
+  groupMemberPrefix: (name: string) => `${zpaths.group(name)}/m-`,
+  /** A member node by its name as listed under `group` (`m-<seq10>`). */
+  groupMember: (name: string, member: string) => `${zpaths.group(name)}/${segment(member, 'group member')}`,
+  /** The join order of a `m-<seq10>` member name, or null. */
+  parseGroupMemberName: (name: string): number | null => (/^m-\d{10}$/.test(name) ? Number(name.slice(2)) : null),
   /** A ticket queue node by its name as listed under `ticketKind` (a label set name). */
   queueNamed: (kind: WorkerKind, queue: string) => `/tickets/${kind}/${segment(queue, 'queue')}`,
 } as const;

@@ -430,6 +430,27 @@ export const OPTION_TABLE: readonly OptionRow[] = [
     },
     allowLocal,
     {
+      name: 'githubToken',
+      env: 'DISTCI_GITHUB_TOKEN',
+      defaultDoc: 'none: no statuses are posted',
+      doc: 'control: the GitHub token that posts commit statuses of builds triggered by GitHub',
+    },
+    {
+      name: 'githubApiUrl',
+      env: 'DISTCI_GITHUB_API_URL',
+      default: 'https://api.github.com',
+      defaultDoc: '`https://api.github.com`',
+      doc: 'control: the GitHub API (GitHub Enterprise: `https://host/api/v3`)',
+      parse: parse.httpUrl('https://api.github.com'),
+    },
+    {
+      name: 'publicUrl',
+      env: 'DISTCI_PUBLIC_URL',
+      defaultDoc: 'none: statuses carry no link',
+      doc: "control: the dashboard's base URL, for a status's `target_url` (the frontends')",
+      parse: parse.httpUrl('https://ci.example.com'),
+    },
+    {
       name: 'gitCacheDir',
       env: 'DISTCI_GIT_CACHE_DIR',
       defaultDoc: '`<data dir>/git-cache` when a data dir is given, else `<OS temp dir>/distci-git-cache`',

@@ -66,7 +66,7 @@ export async function startWorker({
   const configs = createConfigCache(storage.blob);
   const handler: TicketHandler =
     options.kind === 'control'
-      ? createControlHandler({ blob: storage.blob, configs })
+      ? createControlHandler({ blob: storage.blob, configs, github: options.github })
       : createStepHandler({
           kind:
             options.kind === 'exec-shell'

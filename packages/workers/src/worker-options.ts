@@ -20,6 +20,7 @@ import {
   type WorkerKind,
 } from '@distci/common';
 import { nanoid } from 'nanoid';
+import type { GithubOptions } from './control/github-status.js';
 import type { IsolationMode } from './kinds/sandbox.js';
 
 /** The table's defaults, for the code that needs them as numbers. */
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   readonly sweepMs: number;
   /** How exec-shell steps are isolated from the worker (other kinds run no step processes). */
   readonly isolation: IsolationMode;
+  /** Where a control worker posts the commit statuses of webhook builds. */
+  readonly github: GithubOptions;
   readonly version: string;
 }
 
@@ -84,6 +87,11 @@ export function compileWorkerOptions(flags: WorkerFlags, env: Env = process.env)
     graceMs: read<number>('graceMs'),
     sweepMs: read<number>('sweepMs'),
     isolation: read<IsolationMode>('isolation'),
+    github: Object.freeze({
+      token: read<string | undefined>('githubToken')?.trim() || null,
+      apiUrl: read<string>('githubApiUrl'),
+      publicUrl: read<string | undefined>('publicUrl') ?? null,
+    }),
     version: '0.1.0',
   });
 }

@@ -91,7 +91,11 @@ export function buildCommand(program: Command): void {
   });
 
   addClientOptions(
-    build.command('show').description('show a build and its steps').argument('<job>').argument('<number>'),
+    build
+      .command('show')
+      .description('show a build and its steps, and why the build or a queued step waits')
+      .argument('<job>')
+      .argument('<number>'),
   ).action(async (job: string, n: string, _o, cmd: Command) => {
     const ctx = await clientContext(cmd);
     const view = await ctx.api.json<BuildView>('GET', apiPath('jobs', job, 'builds', buildNumber(n)));
@@ -144,20 +148,40 @@ export function buildCommand(program: Command): void {
   addClientOptions(
     build
       .command('retry')
-      .description('retry a failed step: a new build re-runs it and the steps that need it')
+      .description(
+        'retry a failed step (a new build re-runs it and the steps that need it), or with --failed every step that did not succeed, in one new build',
+      )
       .argument('<job>')
       .argument('<number>')
-      .argument('<step>'),
-  ).action(async (job: string, n: string, step: string, _o, cmd: Command) => {
-    const ctx = await clientContext(cmd);
-    const t = await ctx.api.json<Triggered>(
-      'POST',
-      apiPath('jobs', job, 'builds', buildNumber(n), 'steps', step, 'retry'),
-    );
-    ctx.print(
-      t,
-      () =>
-        `${pc.bold(`${t.job} #${t.number}`)} queued (retry of #${n} from ${step}) — distci build logs ${t.job} ${t.number} --follow`,
-    );
-  });
+      .argument('[step]', 'the step id to retry, e.g. test or "test[cc=gcc]" (not with --failed)')
+      .option('--failed', 'retry every failed, timed-out, cancelled or skipped step (matrix cells included) at once')
+      .option('--follow', 'stream the new build live; exit 0 on success, 1 on failure'),
+  ).action(
+    async (
+      job: string,
+      n: string,
+      step: string | undefined,
+      opts: { failed?: boolean; follow?: boolean },
+      cmd: Command,
+    ) => {
+      if (Boolean(step) === Boolean(opts.failed)) {
+        throw cliError('name one step to retry, or pass --failed to retry every step that did not succeed', {
+          exitCode: EXIT.usage,
+        });
+      }
+      const ctx = await clientContext(cmd);
+      const number = buildNumber(n);
+      const t = step
+        ? await ctx.api.json<Triggered>('POST', apiPath('jobs', job, 'builds', number, 'steps', step, 'retry'))
+        : await ctx.api.json<Triggered>('POST', apiPath('jobs', job, 'builds', number, 'retry'), {
+            body: { failed: true },
+          });
+      if (opts.follow) return follow(ctx, t.job, t.number);
+      ctx.print(
+        t,
+        () =>
+          `${pc.bold(`${t.job} #${t.number}`)} queued (retry of #${n} ${step ? `from ${step}` : 'failed steps'}) — distci build logs ${t.job} ${t.number} --follow`,
+      );
+    },
+  );
 }

@@ -6,7 +6,8 @@
  *
  * The rules:
  * - Start: a `queued` build becomes `running`; its deadline is the trigger time plus the job's
- *   `timeout` (default `DEFAULT_BUILD_TIMEOUT_MS`) — counted from the trigger whatever its steps do.
+ *   `timeout` (default `DEFAULT_BUILD_TIMEOUT_MS`) — counted from the trigger whatever its steps do
+ *   (from the start for a build of a concurrency group, which may have waited for others first).
  * - Timeout: past the deadline the build is cancelled with reason `timeout` (running steps watch the
  *   build node and stop; waiting tickets are dropped).
  * - A step with no state yet is *runnable* when every step it needs succeeded, *skipped* when one of
@@ -158,7 +159,11 @@ export function buildRecordOf(
       }),
     );
   const steps = planned.map((p) => {
-    const { v: _v, ...state } = states.get(p.id) ?? {
+    const {
+      v: _v,
+      queue: _q,
+      ...state
+    } = states.get(p.id) ?? {
       ...newStepState(build.createdAt),
       status: 'cancelled' as const,
       message: 'the build ended before this step ran',
@@ -209,7 +214,8 @@ export function advanceBuild(input: AdvanceInput): AdvanceResult {
   if (!build.ending && build.status === 'queued') {
     build.status = 'running';
     build.startedAt = now;
-    build.deadline = build.createdAt + buildTimeoutMs(config);
+    // A build of a concurrency group may have waited for others: its time counts from its start.
+    build.deadline = (build.group ? now : build.createdAt) + buildTimeoutMs(config);
   }
   if (!build.ending && !build.cancel && build.deadline !== null && now >= build.deadline) {
     build.cancel = { at: now, reason: 'timeout' };
@@ -390,7 +396,7 @@ function dispatchOf(
   const stepConfig = config.steps[step.index]!;
   return {
     step: step.id,
-    state: newStepState(now),
+    state: { ...newStepState(now), queue: { kind: step.type, labels: step.labels } },
     payload,
     spec: {
       kind: step.type,

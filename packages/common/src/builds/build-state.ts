@@ -14,7 +14,7 @@
  */
 
 import { parseRecord } from '../format-version.js';
-import type { BuildStatus, FailureReason } from '../types.js';
+import type { BuildStatus, FailureReason, WorkerKind } from '../types.js';
 
 export interface JobNode {
   v: 1;
@@ -26,7 +26,15 @@ export interface JobNode {
 
 export type TriggerInfo =
   | { type: 'manual'; by?: string }
-  | { type: 'github'; event: 'push' | 'pull_request'; delivery: string; sender?: string; fork?: boolean }
+  | {
+      type: 'github';
+      event: 'push' | 'pull_request';
+      delivery: string;
+      sender?: string;
+      fork?: boolean;
+      /** The repository's `owner/name`: the build's commit statuses are posted there. */
+      repo?: string;
+    }
   | {
       type: 'after';
       job: string;
@@ -35,7 +43,11 @@ export type TriggerInfo =
       /** How many `after` links led here (1: the upstream was not itself triggered by one). */
       depth?: number;
     }
-  | { type: 'retry'; of: number; step: string; by?: string; fork?: boolean };
+  | ({ type: 'retry'; of: number; by?: string; fork?: boolean } & (
+      | { step: string; failed?: undefined }
+      /** Every step of `of` that did not succeed runs again (`retry --failed`). */
+      | { failed: true; step?: undefined }
+    ));
 
 export interface BuildState {
   v: 1;
@@ -53,8 +65,16 @@ export interface BuildState {
   startedAt: number | null;
   /** ms since the epoch when the build times out; null for none. */
   deadline: number | null;
-  /** Set by a cancel request (or the build timeout); steps watch for it. */
-  cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string } | null;
+  /**
+   * Set by a cancel request (or the build timeout); steps watch for it. `message`: why, in words, when
+   * the canceller was not a person (`superseded by #N`: a newer build of its concurrency group).
+   */
+  cancel: { at: number; reason: 'cancelled' | 'timeout'; by?: string; message?: string } | null;
+  /**
+   * The build's concurrency group (job config `concurrency`), set in the control turn that joins it
+   * (`concurrency-group.ts`); `waitingFor`: the build it waits for, null once it runs.
+   */
+  group?: { name: string; cancelInProgress: boolean; waitingFor: { job: string; build: number } | null };
   /**
    * When the delayed control tickets posted for this build fall due (the deadline, a step's queue
    * timeout): posted in the same transaction that adds the time here, removed when the build ends.
@@ -75,7 +95,9 @@ export type ControlPayload =
   | { op: 'advance'; job: string; build: number }
   | { op: 'cancel'; job: string; build: number }
   /** A delayed ticket, due at `at` (the build's deadline or a step's queue timeout). */
-  | { op: 'wake'; job: string; build: number; at: number };
+  | { op: 'wake'; job: string; build: number; at: number }
+  /** Post the build's commit status from its outbox (`commit-status.ts`); not a turn of the build. */
+  | { op: 'report'; job: string; build: number };
 
 export type StepStatus = 'queued' | 'success' | 'failure' | 'skipped' | 'cancelled';
 
@@ -105,6 +127,11 @@ export interface StepState {
    * build's (`attempt` is that build's attempt); its workspace and commit are reused as they are.
    */
   copiedFrom?: number;
+  /**
+   * The queue its ticket was posted to (set with the `queued` node, live only: not in the record), so a
+   * build view can say why a queued step waits without reading the job config.
+   */
+  queue?: { kind: WorkerKind; labels: string[] };
 }
 
 export function encodeJson(value: unknown): Buffer {

@@ -14,6 +14,10 @@
  *   triggered together — a crash can neither end a build without firing its downstream builds nor
  *   fire them twice. A build too big to remove at once is marked `ending` and removed over turns.
  * - Every transaction fits: a turn writes at most `TURN_BUDGET_BYTES` (see `txn-budget.ts`).
+ * - A build of a concurrency group joins it before it starts and leaves it in its ending transaction
+ *   (`concurrency-group.ts`): at most one build of a group runs.
+ * - A webhook's build writes its commit status to its outbox in the turn that starts it and in the
+ *   transaction that ends it (`commit-status.ts`), with the ticket that posts it.
  */
 import type { BlobStore } from '../blob-store.js';
 import type { CoordinationStore, Op } from '../coordination-store.js';
@@ -26,6 +30,8 @@ import { decodeTicket, type TicketSpec } from '../tickets/ticket.js';
 import { type AdvanceResult, advanceBuild, buildRecordOf, needsWaiting } from './advance-build.js';
 import type { BuildRecord } from './build-record.js';
 import { type BuildState, type ControlPayload, decodeJson, encodeJson, type StepState } from './build-state.js';
+import { endStatusOps, startStatus } from './commit-status.js';
+import { groupGate, leaveGroupOps } from './concurrency-group.js';
 import { type DownstreamCandidate, downstreamTriggers } from './downstream-triggers.js';
 import { advanceTicket, type StepPayload, stepPath } from './step-ticket.js';
 import { readJobNode, triggerOps } from './trigger-build.js';
@@ -162,6 +168,8 @@ async function endingOps(
     { type: 'delete', path: zpaths.build(build.job, build.number), version },
   ];
   ops.push(...(await pendingWakeOps(store, build)));
+  ops.push(...(await leaveGroupOps(store, build)));
+  ops.push(...(await endStatusOps(store, build, status)));
   const { node, version: jobVersion } = await readJobNode(store, build.job);
   ops.push({
     type: 'set',
@@ -237,6 +245,12 @@ async function writeTurn(
   }
   for (const id of r.remove) ops.push({ type: 'delete', path: stepPath(build.job, build.number, id) });
   if (r.removeBuild) ops.push(...(await endingOps(store, blob, build, version, r.status!)));
+  else if (read.build.status === 'queued' && build.status === 'running') {
+    // The build starts: its commit status (a webhook's build) goes `pending` (`commit-status.ts`).
+    const started = await startStatus(store, build);
+    ops.push(...started.ops);
+    successors.push(...started.successors);
+  }
   if (r.more) successors.push(advanceTicket(build.job, build.number));
   if (r.wakeAt !== null) {
     const wake: ControlPayload = { op: 'wake', job: build.job, build: build.number, at: r.wakeAt };
@@ -251,9 +265,13 @@ export async function controlTurn(input: ControlTurnInput): Promise<ControlTurn>
   const now = input.now ?? Date.now();
   const read = await readBuild(store, payload.job, payload.build);
   if (!read) return { ops: [], successors: [] };
-  const { build } = read;
+  let { build } = read;
   // An ending build only removes nodes: it needs no config (its record is written already).
   const config: JobConfig = build.ending ? { name: build.job, steps: [] } : await input.loadConfig(build.config.key);
+  // A build of a concurrency group joins it, and starts only as the lowest of it.
+  const gate = await groupGate(store, read, config, now);
+  if (gate && 'start' in gate) build = gate.start;
+  else if (gate) return gate;
   const plan = build.ending ? [] : planBuild(config);
   const steps = await readSteps(store, build);
   const wokeFor = payload.op === 'wake' ? payload.at : undefined;

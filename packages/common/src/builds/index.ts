@@ -5,6 +5,8 @@ export * from './build-record.js';
 export * from './build-state.js';
 export * from './build-state-node.js';
 export * from './cancel-build.js';
+export * from './commit-status.js';
+export * from './concurrency-group.js';
 export * from './control-build.js';
 export * from './downstream-triggers.js';
 export * from './read-build.js';

@@ -15,10 +15,13 @@ import { distciError, isDistciError } from '../errors.js';
 import { parseRecord } from '../format-version.js';
 import { blobKeys, zpaths } from '../keys.js';
 import type { BuildView, StepView } from '../schemas/build-view.js';
+import { listWorkers } from '../tickets/presence.js';
+import { whyWaiting } from '../tickets/queue-view.js';
 import { WORKER_KINDS } from '../types.js';
 import type { BuildRecord } from './build-record.js';
 import { decodeJson, type StepState } from './build-state.js';
 import { readBuildState } from './build-state-node.js';
+import { groupWaiting } from './concurrency-group.js';
 import { readJobNode } from './trigger-build.js';
 
 export type { BuildView, StepView };
@@ -95,11 +98,13 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
   if (!read) return null;
   const { state, names } = read;
   const steps: StepView[] = [];
+  const queues = new Map<string, NonNullable<StepState['queue']>>();
   await Promise.all(
     names.map(async (id) => {
       try {
         const { data } = await store.get(zpaths.step(job, number, id));
-        const { v: _v, ...s } = decodeJson<StepState>(data, 'a step state node');
+        const { v: _v, queue, ...s } = decodeJson<StepState>(data, 'a step state node');
+        if (queue && s.status === 'queued') queues.set(id, queue);
         steps.push({ id, ...s });
       } catch (err) {
         if (!isDistciError(err, 'DISTCI_NO_NODE')) throw err;
@@ -119,6 +124,16 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
         });
     }
   }
+  // Why each step still queued (not claimed) waits: the queue view's words for its queue.
+  const unclaimed = steps.filter((s) => s.status === 'queued' && queues.has(s.id));
+  if (unclaimed.length) {
+    const workers = await listWorkers(store);
+    for (const s of unclaimed) {
+      const q = queues.get(s.id)!;
+      const why = whyWaiting(q.kind, q.labels, workers);
+      s.waiting = why === 'being claimed' ? 'a worker is about to claim it' : why;
+    }
+  }
   steps.sort((a, b) => a.queuedAt - b.queuedAt || (a.id < b.id ? -1 : 1));
   return {
     job,
@@ -133,6 +148,7 @@ export async function readLiveBuild(store: CoordinationStore, job: string, numbe
     startedAt: state.startedAt,
     finishedAt: null,
     cancel: state.cancel,
+    ...(groupWaiting(state) ? { waiting: groupWaiting(state)! } : {}),
     steps,
   };
 }

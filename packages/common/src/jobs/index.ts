@@ -1,3 +1,4 @@
+export * from './concurrency-template.js';
 export * from './credential-env.js';
 export * from './duration.js';
 export * from './job-config.js';

@@ -163,6 +163,26 @@ export const JobConfigSchema = Type.Object(
     secrets: Type.Optional(secrets),
     timeout: Type.Optional(duration),
     queueTimeout: Type.Optional(duration),
+    concurrency: Type.Optional(
+      Type.Object(
+        {
+          group: Type.String({
+            minLength: 1,
+            maxLength: 200,
+            description:
+              'At most one build of this group (across jobs) runs at a time; `{{ job }}` and `{{ ref }}` are replaced, e.g. "deploy-{{ ref }}".',
+          }),
+          cancelInProgress: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'true: a new build cancels the older builds of its group ("superseded by #N"); false: it waits for them.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     steps: Type.Array(StepConfigSchema, { minItems: 1, maxItems: 256 }),
   },
   { additionalProperties: false },

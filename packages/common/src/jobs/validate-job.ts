@@ -7,6 +7,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { distciError } from '../errors.js';
+import { groupTemplateProblems } from './concurrency-template.js';
 import type { JobConfig } from './job-config.js';
 import { paramProblems } from './job-params.js';
 import { jobSchema, STEP_TYPES } from './job-schema.js';
@@ -116,6 +117,9 @@ function semanticProblems(job: JobConfig): Problem[] {
     });
   }
   problems.push(...paramProblems(job));
+  for (const message of job.concurrency ? groupTemplateProblems(job.concurrency.group) : []) {
+    problems.push({ path: 'concurrency.group', message });
+  }
   if (problems.length === 0) {
     const cycle = findCycle(job);
     if (cycle)

@@ -38,6 +38,12 @@ export const StepViewSchema = Type.Object({
   artifacts: nullable(Type.Integer()),
   logChunks: nullable(Type.Integer()),
   copiedFrom: Type.Optional(Type.Integer({ description: 'a retry copied this step from that build' })),
+  waiting: Type.Optional(
+    Type.String({
+      description:
+        'why a queued step is not running yet (live builds): "no live exec-shell worker has labels gpu", "all 2 exec-shell worker(s) that can serve it are busy"',
+    }),
+  ),
 });
 
 /** What started a build (`TriggerInfo`); serialized whole. */
@@ -65,6 +71,12 @@ export const BuildViewSchema = Type.Object(
       Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
     ),
     error: Type.Optional(Type.String({ description: 'why the build ended `error` when no step says it' })),
+    waiting: Type.Optional(
+      Type.String({
+        description:
+          'why a queued build does not start yet: "waiting for #N of group \'deploy-main\'" (job `concurrency`)',
+      }),
+    ),
     steps: Type.Array(StepViewSchema),
   },
   { description: 'A build, live or archived.' },

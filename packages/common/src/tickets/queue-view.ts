@@ -34,6 +34,18 @@ function describe(
   return 'being claimed';
 }
 
+/**
+ * Why a ticket of `kind` with `labels` waits, given the live workers (`listWorkers`): the same words as
+ * the queue view's `reason` (a build view's queued step, `readLiveBuild`).
+ */
+export function whyWaiting(kind: WorkerKind, labels: string[], workers: WorkerPresence[]): string {
+  const able = workers.filter((w) => w.kind === kind && canServe(w.labels, labels));
+  const freeSlots = able
+    .filter((w) => w.state === 'running')
+    .reduce((n, w) => n + Math.max(0, w.capacity - w.running.length), 0);
+  return describe(kind, labels, workers, able, freeSlots);
+}
+
 export async function queueView(store: CoordinationStore, now = Date.now()): Promise<QueueView> {
   const workers = await listWorkers(store);
   const queues: QueueEntry[] = [];

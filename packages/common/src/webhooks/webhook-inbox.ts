@@ -72,6 +72,8 @@ export interface InboxRecord {
   sender: string | null;
   /** A pull request from a fork: its builds get no secrets. */
   fork?: boolean;
+  /** The repository's `owner/name`: where the builds' commit statuses go (`commit-status.ts`). */
+  repo?: string;
   targets: InboxTarget[];
   done: boolean;
 }
@@ -117,7 +119,7 @@ async function triggerOf({ store, blob }: InboxStorage, job: string, n: number):
 /** Triggers the build of one target unless this delivery already has one; returns its number. */
 export async function triggerOnce(
   storage: InboxStorage,
-  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender' | 'fork'>,
+  record: Pick<InboxRecord, 'delivery' | 'event' | 'sender' | 'fork' | 'repo'>,
   target: InboxTarget,
 ): Promise<{ number: number; triggered: boolean }> {
   const { store, caches } = storage;
@@ -136,6 +138,7 @@ export async function triggerOnce(
       delivery: record.delivery,
       ...(record.sender ? { sender: record.sender } : {}),
       ...(record.fork ? { fork: true } : {}),
+      ...(record.repo ? { repo: record.repo } : {}),
     };
     const { ops, number } = await triggerOps(
       store,

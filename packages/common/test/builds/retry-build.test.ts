@@ -2,7 +2,7 @@ import { memoryStore, tempBlobStore } from '@distci/testkit';
 import t from 'tap';
 import type { BuildRecord, StepRecord } from '../../src/builds/build-record.js';
 import { type BuildState, decodeJson, newStepState, type StepState } from '../../src/builds/build-state.js';
-import { retryBuild, retrySeeds } from '../../src/builds/retry-build.js';
+import { failedSteps, retryBuild, retrySeeds } from '../../src/builds/retry-build.js';
 import { stepPath } from '../../src/builds/step-ticket.js';
 import { triggerBuild } from '../../src/builds/trigger-build.js';
 import { blobKeys, zpaths } from '../../src/keys.js';
@@ -95,3 +95,41 @@ t.test(
     );
   },
 );
+
+t.test('failed: every step that did not succeed and its dependents run again, in one build', async (t) => {
+  // A build that ended with a failure, a timeout, a cancelled and a skipped step, and one left queued.
+  const mixed: BuildRecord = {
+    ...record,
+    steps: [
+      ...record.steps,
+      step('slow', [], { status: 'failure', reason: 'timeout' }),
+      step('gone', [], { status: 'cancelled', reason: 'cancelled' }),
+      step('left', [], { status: 'queued' }),
+      step('after-gone', ['gone'], { status: 'skipped' }),
+    ],
+  };
+  t.same(failedSteps(mixed), ['unit', 'publish', 'docs', 'slow', 'gone', 'left', 'after-gone']);
+  const { rerun, seeds } = retrySeeds(mixed, failedSteps(mixed));
+  t.same(rerun, ['unit', 'publish', 'docs', 'slow', 'gone', 'left', 'after-gone']);
+  t.same(Object.keys(seeds).sort(), ['build', 'checkout', 'lint']);
+
+  const store = await memoryStore(t, '/retry-failed');
+  const blob = await tempBlobStore(t, 'retry-failed');
+  for (let i = 0; i < 8; i++) {
+    await triggerBuild(store, { job: 'web', config: record.config, trigger: { type: 'manual' }, ref: null });
+  }
+  await blob.put(blobKeys.build('web', 7), JSON.stringify(mixed));
+  const n = await retryBuild(store, blob, { job: 'web', build: 7, failed: true, by: 'ann' });
+  t.equal(n, 9);
+  const state = decodeJson<BuildState>((await store.get(zpaths.build('web', 9))).data);
+  t.same(state.trigger, { type: 'retry', of: 7, failed: true, by: 'ann' });
+  t.same((await store.children(`${zpaths.build('web', 9)}/steps`)).sort(), ['build', 'checkout', 'lint']);
+
+  const green: BuildRecord = { ...record, number: 6, status: 'success', steps: [record.steps[0]!, record.steps[1]!] };
+  green.steps = green.steps.map((s) => ({ ...s, status: 'success' }));
+  await blob.put(blobKeys.build('web', 6), JSON.stringify(green));
+  await t.rejects(retryBuild(store, blob, { job: 'web', build: 6, failed: true }), {
+    code: 'DISTCI_STEP_NOT_RETRYABLE',
+    message: /has no step that did not succeed/,
+  });
+});

@@ -12,6 +12,7 @@
  *   /jobs/:job/builds/:n/steps/:step    a step and its log
  *   /queue, /workers
  *   POST /jobs/:job/builds/:n/cancel, POST /jobs/:job/builds/:n/steps/:step/retry   (form: token=…)
+ *   POST /jobs/:job/builds/:n/retry   (form: token=…): retry the failed steps
  *   /dashboard/assets/app.<hash>.js|css, /dashboard/assets/favicon-<status>.svg
  *
  * Every page has a strict CSP (`layout.ts`: no inline script or style, this origin only) and escapes
@@ -289,6 +290,19 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
       const n = numberParam(request.params.n);
       const caller = formCaller(request);
       const number = await distci.builds.retry({ job, build: n, step: request.params.step, by: caller });
+      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
+      return reply.redirect(urls.build(job, number), 303);
+    },
+  );
+
+  fastify.post<{ Params: { job: string; n: string } }>(
+    '/jobs/:job/builds/:n/retry',
+    formRoute,
+    async (request, reply) => {
+      const job = jobParam(request.params.job);
+      const n = numberParam(request.params.n);
+      const caller = formCaller(request);
+      const number = await distci.builds.retry({ job, build: n, failed: true, by: caller });
       fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
       return reply.redirect(urls.build(job, number), 303);
     },

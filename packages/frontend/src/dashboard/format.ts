@@ -60,7 +60,7 @@ export function triggerText(trigger: { type: string; [k: string]: unknown }): st
     case 'after':
       return `after ${String(trigger.job)} #${String(trigger.build)} (${String(trigger.status)})`;
     case 'retry':
-      return `retry of #${String(trigger.of)} (${String(trigger.step)})`;
+      return `retry of #${String(trigger.of)} (${trigger.failed ? 'failed steps' : String(trigger.step)})`;
     default:
       return trigger.type;
   }

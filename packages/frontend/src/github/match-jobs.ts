@@ -33,6 +33,8 @@ export interface BuildRequest {
   sender: string | null;
   /** A pull request from another repository (a fork): its builds get no secrets. */
   fork: boolean;
+  /** The repository's `owner/name` (a pull request's base): where the builds' commit statuses go. */
+  repo: string | null;
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -65,6 +67,7 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
   if (!p) return 'the payload is not a JSON object';
   const sender = str(obj(p.sender)?.login);
   const repositories = repositoriesOf(p);
+  const repo = str(obj(p.repository)?.full_name);
   if (repositories.size === 0) return 'the payload has no repository URL';
   if (event === 'push') {
     const ref = str(p.ref);
@@ -73,7 +76,8 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
     if (p.deleted === true || /^0+$/.test(after)) return null;
     if (!ref.startsWith('refs/heads/')) return null;
     if (!COMMIT.test(after)) return 'after is not a commit id';
-    return { event, repositories, branch: ref.slice('refs/heads/'.length), ref, commit: after, sender, fork: false };
+    const branch = ref.slice('refs/heads/'.length);
+    return { event, repositories, branch, ref, commit: after, sender, fork: false, repo };
   }
   const action = str(p.action);
   const pr = obj(p.pull_request);
@@ -89,7 +93,7 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
   const headRepo = str(obj(obj(pr.head)?.repo)?.full_name);
   const baseRepo = str(obj(obj(pr.base)?.repo)?.full_name);
   const fork = headRepo === null || headRepo !== baseRepo;
-  return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender, fork };
+  return { event, repositories, branch: base, ref: `refs/pull/${number}/head`, commit: sha, sender, fork, repo };
 }
 
 /** Whether a job's config asks for builds of this request. */

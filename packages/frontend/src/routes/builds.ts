@@ -10,6 +10,7 @@
  *   build finished already.
  * - Retry (`retryBuild`): a new build of the same config version, commit and params, in which only the
  *   failed step and the steps needing it run again; the others are copied from the archived build.
+ *   `POST …/builds/:n/retry {"failed": true}` re-runs every step that did not succeed in one build.
  */
 import { distciError, resolveParams } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -166,6 +167,37 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         job,
         build: n,
         step,
+        ...(request.caller ? { by: request.caller } : {}),
+      });
+      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
+      const url = buildUrl(options, job, number);
+      reply.code(201).header('location', url);
+      return { job, number, url };
+    },
+  );
+
+  fastify.post(
+    '/api/v1/jobs/:job/builds/:n/retry',
+    {
+      bodyLimit: options.bodyLimits.other,
+      schema: {
+        tags: ['builds'],
+        summary:
+          'Retry the failed steps of a finished build: one new build re-runs every step that did not succeed (failed, timed out, cancelled, skipped) and the steps needing them',
+        params: BuildParams,
+        body: Type.Object(
+          { failed: Type.Literal(true, { description: 'retry every step that did not succeed' }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: TriggeredSchema, ...errors(400, 401, 404, 409, 415, 429) },
+      },
+    },
+    async (request, reply) => {
+      const { job, n } = request.params;
+      const number = await builds.retry({
+        job,
+        build: n,
+        failed: true,
         ...(request.caller ? { by: request.caller } : {}),
       });
       fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });

@@ -131,6 +131,7 @@ export const githubWebhookRoutes: FastifyPluginAsyncTypebox = async (fastify) =>
           receivedAt: Date.now(),
           sender: req.sender,
           ...(req.fork ? { fork: true } : {}),
+          ...(req.repo ? { repo: req.repo } : {}),
           targets: await webhooks.targets(matched, req.ref, req.commit),
           done: false,
         };

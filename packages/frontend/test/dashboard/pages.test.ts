@@ -4,7 +4,7 @@
  * assets (and the JS budget), and the cancel form's token check.
  */
 import { gzipSync } from 'node:zlib';
-import { readBuild } from '@distci/common';
+import { type BuildState, decodeJson, encodeJson, readBuild, zpaths } from '@distci/common';
 import t, { type Test } from 'tap';
 import { AUTH, embeddedStorage, jobConfig, TOKEN, testFrontend, testOptions } from '../helpers/frontend.js';
 import { dumpState } from '../helpers/state-dump.js';
@@ -205,4 +205,21 @@ t.test('reading pages writes nothing (a job never built gets no counter node)', 
     t.equal((await app.inject({ url })).statusCode, 200, url);
   }
   t.same(await dumpState(store, blob), before);
+});
+
+t.test('a build waiting for its concurrency group says for which build, on its page and in the API', async (t) => {
+  const { app, store } = await setup(t);
+  // What the control worker writes when build 1 joins a group behind web #7 (concurrency-group.ts).
+  const path = zpaths.build('web', 1);
+  const read = await store.get(path);
+  const state = decodeJson<BuildState>(read.data);
+  const group = { name: 'deploy-<b>main</b>', cancelInProgress: false, waitingFor: { job: 'web', build: 7 } };
+  await store.set(path, encodeJson({ ...state, group }), read.stat.version);
+  const api = (await app.inject({ url: '/api/v1/jobs/web/builds/1' })).json();
+  t.equal(api.waiting, "waiting for #7 of group 'deploy-<b>main</b>'");
+  const page = (await app.inject({ url: '/jobs/web/builds/1' })).body;
+  t.match(
+    page,
+    '<p class="waiting" data-build-waiting>waiting for #7 of group &#39;deploy-&lt;b&gt;main&lt;/b&gt;&#39;</p>',
+  );
 });

@@ -26,6 +26,12 @@ export const WRITE_ROUTES: WriteRoute[] = [
   },
   {
     method: 'POST',
+    path: '/api/v1/jobs/{job}/builds/{n}/retry',
+    url: '/api/v1/jobs/web/builds/1/retry',
+    auth: 'token',
+  },
+  {
+    method: 'POST',
     path: '/api/v1/jobs/{job}/builds/{n}/steps/{step}/retry',
     url: '/api/v1/jobs/web/builds/1/steps/build/retry',
     auth: 'token',

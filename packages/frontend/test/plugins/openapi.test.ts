@@ -38,6 +38,7 @@ t.test('openapi.json', async (t) => {
       'POST /api/v1/jobs',
       'POST /api/v1/jobs/{job}/builds',
       'POST /api/v1/jobs/{job}/builds/{n}/cancel',
+      'POST /api/v1/jobs/{job}/builds/{n}/retry',
       'POST /api/v1/jobs/{job}/builds/{n}/steps/{step}/retry',
       'POST /api/v1/tokens',
       'POST /api/v1/webhooks/github',

@@ -2,13 +2,13 @@
  * Builds over the API on real ZooKeeper + Ceph RGW: trigger, list, read, cancel; and the retry of a
  * failed step with real workers — only that step and the steps needing it run again.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BuildState, decodeJson, zpaths } from '@distci/common';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
-import { AUTH, jobConfig, realStorage, testFrontend } from '../helpers/frontend.js';
+import { AUTH, jobConfig, realStorage, TOKEN, testFrontend } from '../helpers/frontend.js';
 import { readSse } from '../helpers/sse-client.js';
 import { startWorkers } from '../helpers/workers.js';
 
@@ -169,3 +169,101 @@ t.test('retry a failed step with real workers: it and its dependents run again, 
   // A running build cannot be retried.
   t.equal((await post(app, '/api/v1/jobs/flaky/builds/2/cancel')).json().code, 'DISTCI_BUILD_FINISHED');
 });
+
+t.test(
+  'retry the failed steps: a 2×2 matrix with two failing cells re-runs exactly those two in one build',
+  async (t) => {
+    const storage = realStorage(t);
+    const { app } = await testFrontend(t, storage);
+    // Unisolated: the cells append to and check files of the test's host (a sandbox has a private /tmp).
+    await startWorkers(t, storage, { control: 1, 'exec-shell': 2 }, 'none');
+    const dir = await mkdtemp(join(tmpdir(), 'distci-retry-failed-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const job = {
+      name: 'grid',
+      steps: [
+        { name: 'prepare', type: 'exec-shell', run: 'echo prepared' },
+        {
+          name: 'm',
+          type: 'exec-shell',
+          // Every run of a cell leaves a line; the clang cells fail until `ok` exists.
+          run: `echo "$os-$cc" >> ${dir}/runs; [ "$cc" != clang ] || test -f ${dir}/ok`,
+          needs: ['prepare'],
+          matrix: { os: ['linux', 'mac'], cc: ['gcc', 'clang'] },
+        },
+        { name: 'report', type: 'exec-shell', run: 'echo report', needs: ['m'] },
+      ],
+    };
+    t.equal((await post(app, '/api/v1/jobs', job)).statusCode, 201);
+    t.equal((await post(app, '/api/v1/jobs/grid/builds')).json().number, 1);
+    const finished = async (n: number) => {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/jobs/grid/builds/${n}/events` });
+      const events: Array<{ event: string; data: string }> = [];
+      for await (const m of readSse(new Response(res.body).body!)) events.push(m);
+      const last = events.at(-1)!;
+      t.equal(last.event, 'end', `build ${n} ended`);
+      return JSON.parse(last.data) as { status: string; trigger: object; steps: Array<Record<string, unknown>> };
+    };
+    const statuses = (b: { steps: Array<Record<string, unknown>> }) =>
+      Object.fromEntries(b.steps.map((s) => [s.id, s.status]));
+    const runs = async () => (await readFile(join(dir, 'runs'), 'utf8')).trim().split('\n').sort();
+
+    const first = await finished(1);
+    t.equal(first.status, 'failure');
+    t.same(statuses(first), {
+      prepare: 'success',
+      'm[os=linux,cc=gcc]': 'success',
+      'm[os=linux,cc=clang]': 'failure',
+      'm[os=mac,cc=gcc]': 'success',
+      'm[os=mac,cc=clang]': 'failure',
+      report: 'skipped',
+    });
+    t.same(await runs(), ['linux-clang', 'linux-gcc', 'mac-clang', 'mac-gcc'], 'each cell ran once');
+
+    // The dashboard offers it on the finished build; its form needs a token like the others.
+    const page = (await app.inject({ url: '/jobs/grid/builds/1' })).body;
+    t.match(
+      page,
+      /<form [^>]*action="\/jobs\/grid\/builds\/1\/retry" data-api="\/api\/v1\/jobs\/grid\/builds\/1\/retry"/,
+    );
+    t.match(page, 'Retry failed steps');
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    t.equal(
+      (await app.inject({ method: 'POST', url: '/jobs/grid/builds/1/retry', headers: form, payload: 'token=' }))
+        .statusCode,
+      401,
+    );
+    t.equal((await post(app, '/api/v1/jobs/grid/builds/1/retry', {})).statusCode, 400, 'the body says what to retry');
+
+    await writeFile(join(dir, 'ok'), '');
+    const retry = await post(app, '/api/v1/jobs/grid/builds/1/retry', { failed: true });
+    t.equal(retry.statusCode, 201);
+    t.same(retry.json(), { job: 'grid', number: 2, url: '/api/v1/jobs/grid/builds/2' });
+    const second = await finished(2);
+    t.match(second, { status: 'success', trigger: { type: 'retry', of: 1, failed: true, by: /^token:/ } });
+    t.same(Object.values(statuses(second)), Array(6).fill('success'));
+    const copied = second.steps.filter((s) => s.copiedFrom === 1).map((s) => s.id);
+    t.same(copied.sort(), ['m[os=linux,cc=gcc]', 'm[os=mac,cc=gcc]', 'prepare'], 'the successful steps are copied');
+    t.same(
+      await runs(),
+      ['linux-clang', 'linux-clang', 'linux-gcc', 'mac-clang', 'mac-clang', 'mac-gcc'],
+      'exactly the two failed cells ran again',
+    );
+    t.equal(
+      (await post(app, '/api/v1/jobs/grid/builds/2/retry', { failed: true })).json().code,
+      'DISTCI_STEP_NOT_RETRYABLE',
+      'a build with nothing that failed has nothing to retry',
+    );
+
+    // The dashboard's form does the same: a new build, and the browser goes to it.
+    const viaForm = await app.inject({
+      method: 'POST',
+      url: '/jobs/grid/builds/1/retry',
+      headers: form,
+      payload: `token=${encodeURIComponent(TOKEN)}`,
+    });
+    t.equal(viaForm.statusCode, 303);
+    t.equal(viaForm.headers.location, '/jobs/grid/builds/3');
+    t.match(await finished(3), { status: 'success', trigger: { type: 'retry', of: 1, failed: true } });
+  },
+);

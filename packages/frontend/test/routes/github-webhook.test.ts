@@ -139,7 +139,8 @@ t.test('GitHub deliveries', async (t) => {
       t.match(state, {
         ref: 'refs/heads/main',
         commit: PUSH_SHA,
-        trigger: { type: 'github', event: 'push', delivery, sender: 'octocat' },
+        // repo: where the build's commit statuses go.
+        trigger: { type: 'github', event: 'push', delivery, sender: 'octocat', repo: 'Octo-Org/Hello-World' },
       });
     }
     t.same(await counts(), {
@@ -208,7 +209,7 @@ t.test('GitHub deliveries', async (t) => {
     t.match(await buildState(storage, 'hello-pr', 1), {
       ref: 'refs/pull/2/head',
       commit: PR_HEAD_SHA,
-      trigger: { type: 'github', event: 'pull_request', delivery },
+      trigger: { type: 'github', event: 'pull_request', delivery, repo: 'Octo-Org/Hello-World' },
     });
     const pr = fixture('pull_request');
     pr.action = 'synchronize';

@@ -34,7 +34,13 @@ export interface TestCluster {
   /** Starts a worker; exec-shell steps run in the sandbox where bubblewrap works (isolation `auto`). */
   startWorker(
     kind: WorkerKind,
-    flags?: { labels?: string; concurrency?: number; isolation?: 'bwrap' | 'none' | 'auto' },
+    flags?: {
+      labels?: string;
+      concurrency?: number;
+      isolation?: 'bwrap' | 'none' | 'auto';
+      /** The worker's environment options (e.g. `DISTCI_GITHUB_TOKEN`); none by default. */
+      env?: Record<string, string>;
+    },
   ): Promise<RunningWorker>;
   push(config: unknown): Promise<void>;
   trigger(job: string, ref?: string): Promise<number>;
@@ -96,7 +102,7 @@ export async function startTestCluster(t: Test, kinds: Partial<Record<WorkerKind
             labels: flags.labels ?? 'linux',
             isolation: flags.isolation ?? 'auto',
           },
-          {},
+          flags.env ?? {},
         ),
         onEvent: (e) => events.push(e),
       });

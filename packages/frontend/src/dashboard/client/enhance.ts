@@ -2,7 +2,8 @@
 /**
  * Progressive enhancement of server-rendered markup, run on load and after each live swap:
  * - `<time datetime>`: "3 minutes ago" (Intl.RelativeTimeFormat), the exact time on focus and in `title`;
- * - forms with `data-api` (cancel, retry): sent to the JSON API with the stored token (`ci-token.ts`);
+ * - forms with `data-api` (cancel, retry): sent to the JSON API with the stored token (`ci-token.ts`)
+ *   and the form's `data-body` as the JSON body, if any;
  *   the token field shows only when no token is stored.
  */
 import { storedToken, storeToken } from './ci-token.js';
@@ -62,7 +63,13 @@ function enhanceForm(form: HTMLFormElement): void {
       return;
     }
     out.textContent = '…';
-    const res = await fetch(form.dataset.api!, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    // `data-body`: the JSON the API route takes (retry the failed steps: `{"failed":true}`).
+    const json = form.dataset.body;
+    const res = await fetch(form.dataset.api!, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(json ? { 'content-type': 'application/json' } : {}) },
+      ...(json ? { body: json } : {}),
+    });
     const body = (await res.json().catch(() => ({}))) as { message?: string; number?: number; job?: string };
     if (res.status === 401) storeToken(null);
     if (!res.ok) {

@@ -36,6 +36,12 @@ export function retryForm(b: BuildView, step: string): Html {
 ${tokenField()}<button type="submit">Retry ${step}</button></form>`;
 }
 
+/** Retry every step that did not succeed, in one new build (the API takes `{"failed": true}`). */
+export function retryFailedForm(b: BuildView): Html {
+  return html`<form class="action" method="post" action="${urls.build(b.job, b.number)}/retry" data-api="${urls.api(`/jobs/${seg(b.job)}/builds/${b.number}/retry`)}" data-body='{"failed":true}'>
+${tokenField()}<button type="submit">Retry failed steps</button></form>`;
+}
+
 const W = 640;
 const ROW = 18;
 
@@ -94,8 +100,9 @@ ${facts([
     `${steps.filter((s) => s.status === 'success').length}/${steps.length} passed${failed.length ? `, ${failed.length} failed` : ''}`,
   ],
 ])}
-${b.cancel ? html`<p class="warn">Cancel requested${b.cancel.by ? ` by ${b.cancel.by}` : ''} (${b.cancel.reason}).</p>` : ''}
-<div class="actions">${b.live && !b.cancel ? cancelForm(b) : ''}</div>
+${b.cancel ? html`<p class="warn">Cancel requested${b.cancel.by ? ` by ${b.cancel.by}` : ''} (${b.cancel.message ?? b.cancel.reason}).</p>` : ''}
+${b.waiting ? html`<p class="waiting" data-build-waiting>${b.waiting}</p>` : ''}
+<div class="actions">${b.live && !b.cancel ? cancelForm(b) : ''}${!b.live && steps.some((s) => s.status !== 'success') ? retryFailedForm(b) : ''}</div>
 ${graph ? section('Graph', html`<div class="scroll">${renderDag(b.job, b.number, steps)}</div>`) : ''}
 ${section(
   'Steps',
