@@ -80,6 +80,12 @@ t.test('a batch where one claim fails still starts every claim it made', async (
   t.same(started.map((c) => (c.ticket.data.payload as { n: number }).n).sort(), [1, 2]);
 });
 
+/** Runs one claimed ticket to its end with `handler`, recording the runner's reports as `type: message`. */
+function runOnce(store: CoordinationStore, claim: Claim, handler: TicketHandler, events: string[]): Promise<void> {
+  const report = (type: string, message?: string) => events.push(`${type}: ${message}`);
+  return runTicket({ store, tickets: openTickets(store), claim, handler, controller: new AbortController(), report });
+}
+
 t.test('a ticket whose giving up fails too is given back, not held by the live session', async (t) => {
   const store = await memoryStore(t, '/runner');
   const [ref] = await postTickets(store, [{ kind: 'control', payload: { n: 1 }, maxAttempts: 1 }]);
@@ -96,14 +102,7 @@ t.test('a ticket whose giving up fails too is given back, not held by the live s
       throw new Error('object store still down (test)');
     },
   };
-  await runTicket({
-    store,
-    tickets,
-    claim: result.claim,
-    handler,
-    controller: new AbortController(),
-    report: (type, message) => events.push(`${type}: ${message}`),
-  });
+  await runOnce(store, result.claim, handler, events);
   t.match(events, [/^released: could not give up \(object store still down/], String(events));
   t.equal(await store.exists(result.claim.claimPath), null, 'the claim is gone (before: held until the session ends)');
   const again = await tickets.claim(ref!, { id: 'w2', host: 'h' });
@@ -129,14 +128,7 @@ t.test('a ticket whose giving up keeps conflicting is dropped after backed-off t
   for (let i = 0; i < 5 && (await store.exists(ref!.path)); i++) {
     const result = await tickets.claim(ref!, { id: `w${i}`, host: 'h' });
     if (result.outcome !== 'claimed') throw new Error(result.outcome);
-    await runTicket({
-      store,
-      tickets,
-      claim: result.claim,
-      handler,
-      controller: new AbortController(),
-      report: (type, message) => events.push(`${type}: ${message}`),
-    });
+    await runOnce(store, result.claim, handler, events);
   }
   // Before the fix: released at once, not counted, for ever (this loop ran out with the ticket there).
   t.equal(await store.exists(ref!.path), null, `the ticket is gone (${events.join(' | ')})`);

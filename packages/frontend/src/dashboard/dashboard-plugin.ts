@@ -282,31 +282,23 @@ export async function dashboardPlugin(fastify: FastifyInstance): Promise<void> {
     },
   );
 
-  fastify.post<{ Params: { job: string; n: string; step: string } }>(
-    '/jobs/:job/builds/:n/steps/:step/retry',
-    formRoute,
-    async (request, reply) => {
-      const job = jobParam(request.params.job);
-      const n = numberParam(request.params.n);
-      const caller = formCaller(request);
-      const number = await distci.builds.retry({ job, build: n, step: request.params.step, by: caller });
-      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
-      return reply.redirect(urls.build(job, number), 303);
-    },
-  );
-
-  fastify.post<{ Params: { job: string; n: string } }>(
-    '/jobs/:job/builds/:n/retry',
-    formRoute,
-    async (request, reply) => {
-      const job = jobParam(request.params.job);
-      const n = numberParam(request.params.n);
-      const caller = formCaller(request);
-      const number = await distci.builds.retry({ job, build: n, failed: true, by: caller });
-      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
-      return reply.redirect(urls.build(job, number), 303);
-    },
-  );
+  // Retry one step (`…/steps/:step/retry`) or every step that did not succeed (`…/retry`): a new build.
+  const retryForm = async (
+    request: FastifyRequest<{ Params: { job: string; n: string; step?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const job = jobParam(request.params.job);
+    const n = numberParam(request.params.n);
+    const caller = formCaller(request);
+    const { step } = request.params;
+    const number = await distci.builds.retry(
+      step ? { job, build: n, step, by: caller } : { job, build: n, failed: true, by: caller },
+    );
+    fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
+    return reply.redirect(urls.build(job, number), 303);
+  };
+  fastify.post('/jobs/:job/builds/:n/steps/:step/retry', formRoute, retryForm);
+  fastify.post('/jobs/:job/builds/:n/retry', formRoute, retryForm);
 
   fastify.post('/login', formRoute, async (request, reply) => {
     const token = (request.body as FormBody | undefined)?.token ?? '';
