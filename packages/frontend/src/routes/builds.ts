@@ -14,6 +14,7 @@
  */
 import { distciError, resolveParams } from '@distci/common';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { BuildListSchema, BuildViewSchema, TriggeredSchema } from '../schemas/build.js';
 import { BuildNumber, BuildParams, errors, JobParams, StepParams } from '../schemas/common.js';
@@ -49,6 +50,13 @@ const TriggerBody = Type.Object(
 );
 
 export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  /** A build was triggered: counted, 201 with its URL in `Location` and in the answer. */
+  const created = (reply: FastifyReply, trigger: 'manual' | 'retry', job: string, number: number) => {
+    fastify.metrics.buildsTriggered.inc({ trigger });
+    const url = buildUrl(fastify.frontendOptions, job, number);
+    reply.code(201).header('location', url);
+    return { job, number, url };
+  };
   const { jobs, builds } = fastify.distci;
   const options = fastify.frontendOptions;
 
@@ -86,10 +94,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         ref: body.ref ?? stored.config.repository?.ref ?? null,
         params: resolveParams(stored.config, params),
       });
-      fastify.metrics.buildsTriggered.inc({ trigger: 'manual' });
-      const url = buildUrl(options, job, number);
-      reply.code(201).header('location', url);
-      return { job, number, url };
+      return created(reply, 'manual', job, number);
     },
   );
 
@@ -169,10 +174,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         step,
         ...(request.caller ? { by: request.caller } : {}),
       });
-      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
-      const url = buildUrl(options, job, number);
-      reply.code(201).header('location', url);
-      return { job, number, url };
+      return created(reply, 'retry', job, number);
     },
   );
 
@@ -200,10 +202,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         failed: true,
         ...(request.caller ? { by: request.caller } : {}),
       });
-      fastify.metrics.buildsTriggered.inc({ trigger: 'retry' });
-      const url = buildUrl(options, job, number);
-      reply.code(201).header('location', url);
-      return { job, number, url };
+      return created(reply, 'retry', job, number);
     },
   );
 };
