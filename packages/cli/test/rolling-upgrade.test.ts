@@ -163,49 +163,36 @@ t.test(`rolling upgrade: this release and ${COMMIT} side by side`, async (t) => 
   }
   t.comment(`earlier release ready in ${Date.now() - t0} ms: ${old}`);
 
-  await t.test('earlier workers, this frontend', async (t) => {
-    const { env, token } = await caseEnv(t);
-    const [frontend, url] = await startFrontend(t, env);
-    const workers = await startWorkers(t, env, old);
-    const build = await runJob(url, token);
-    t.equal(build.status, 'success', 'the build succeeds', { build, workers: workers.map((w) => w.stderr()) });
-    t.same(
-      build.steps.map((s) => [s.id, s.status, s.worker]),
-      [
-        ['first', 'success', 'old-exec-shell'],
-        ['second', 'success', 'old-exec-shell'],
-      ],
-      'the earlier exec-shell worker ran both steps',
-    );
-    t.same(
-      await workerIds(url),
-      ['old-control', 'old-exec-shell'],
-      "this frontend lists the earlier workers' presence",
-    );
-    await stopAll(t, [...workers, frontend]);
-  });
+  // One release's workers against the other's frontend, both ways: the build succeeds on the given
+  // workers, and the frontend lists their presence.
+  const cases = [
+    { name: 'earlier workers, this frontend', frontendFrom: undefined, workersFrom: old, prefix: 'old' },
+    { name: 'this release’s workers, the earlier frontend', frontendFrom: old, workersFrom: undefined, prefix: 'new' },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async (t) => {
+      const { env, token } = await caseEnv(t);
+      const [frontend, url] = await startFrontend(t, env, c.frontendFrom);
+      const workers = await startWorkers(t, env, c.workersFrom);
+      const build = await runJob(url, token);
+      t.equal(build.status, 'success', 'the build succeeds', { build, workers: workers.map((w) => w.stderr()) });
+      t.same(
+        build.steps.map((s) => [s.id, s.status, s.worker]),
+        [
+          ['first', 'success', `${c.prefix}-exec-shell`],
+          ['second', 'success', `${c.prefix}-exec-shell`],
+        ],
+        `the ${c.prefix} exec-shell worker ran both steps`,
+      );
+      t.same(
+        await workerIds(url),
+        [`${c.prefix}-control`, `${c.prefix}-exec-shell`],
+        'the frontend lists their presence',
+      );
+      await stopAll(t, [...workers, frontend]);
+    });
+  }
 
-  await t.test('this release’s workers, the earlier frontend', async (t) => {
-    const { env, token } = await caseEnv(t);
-    const [frontend, url] = await startFrontend(t, env, old);
-    const workers = await startWorkers(t, env);
-    const build = await runJob(url, token);
-    t.equal(build.status, 'success', 'the build succeeds', { build, workers: workers.map((w) => w.stderr()) });
-    t.same(
-      build.steps.map((s) => [s.id, s.status, s.worker]),
-      [
-        ['first', 'success', 'new-exec-shell'],
-        ['second', 'success', 'new-exec-shell'],
-      ],
-      "this release's exec-shell worker ran both steps",
-    );
-    t.same(
-      await workerIds(url),
-      ['new-control', 'new-exec-shell'],
-      "the earlier frontend lists this release's presence",
-    );
-    await stopAll(t, [...workers, frontend]);
-  });
   await t.test('both releases’ workers at once, this frontend', async (t) => {
     const { env, token } = await caseEnv(t);
     const [frontend, url] = await startFrontend(t, env);
