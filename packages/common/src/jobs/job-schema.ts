@@ -139,6 +139,9 @@ export const JobConfigSchema = Type.Object(
               {
                 events: Type.Optional(Type.Array(bareEnum(['push', 'pull_request']), { uniqueItems: true })),
                 branches: Type.Optional(Type.Array(glob, { description: 'Branch globs; none means every branch.' })),
+                tags: Type.Optional(
+                  Type.Array(glob, { description: 'Tag globs (`v*`): pushed tags that build; none means no tag.' }),
+                ),
               },
               { additionalProperties: false },
             ),

@@ -1,11 +1,13 @@
 /**
  * Which jobs a GitHub delivery builds, at which ref and commit.
  *
- * - `push` to `refs/heads/<branch>` (not a deletion, not a tag): every job whose repository URL is the
+ * - `push` to `refs/heads/<branch>` (not a deletion): every job whose repository URL is the
  *   payload's repository (`repository-url.ts`), whose `triggers.github.events` lists `push`, and whose
  *   `triggers.github.branches` globs match the branch (none = every branch). Built at `after`, ref =
  *   the pushed ref.
- * - `pull_request` opened / synchronize / reopened: jobs listing `pull_request`, with the branch
+ * - `push` of a tag (`refs/tags/<tag>`, not a deletion): jobs listing `push` whose `triggers.github.tags`
+ *   globs match the tag (`v*`); a job without `tags` builds no tag (as GitHub Actions' `tags` filter).
+ * - `pull_request` opened / synchronize / reopened / ready_for_review: jobs listing `pull_request`, with the branch
  *   filter applied to the *base* branch (the branch the change would land on). Built at
  *   `pull_request.head.sha`, ref = `refs/pull/<number>/head` — the ref that holds the head commit in
  *   the base repository, also for a pull request from a fork, whose branch the base repository lacks.
@@ -28,6 +30,8 @@ export interface BuildRequest {
   repositories: Set<string>;
   /** The branch the filter is applied to. */
   branch: string;
+  /** A tag push: the tag (the branch filter does not apply; the job's `tags` globs do). */
+  tag?: string;
   ref: string;
   commit: string;
   sender: string | null;
@@ -38,7 +42,7 @@ export interface BuildRequest {
 }
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
-const PULL_ACTIONS = new Set(['opened', 'synchronize', 'reopened']);
+const PULL_ACTIONS = new Set(['opened', 'synchronize', 'reopened', 'ready_for_review']);
 /** 16 config reads in flight: enough to hide the object store's latency without a socket per job. */
 const READ_CONCURRENCY = 16;
 
@@ -58,7 +62,7 @@ function repositoriesOf(payload: Obj): Set<string> {
 }
 
 /**
- * The build request of a delivery, null when it asks for none (a branch deletion, a tag, a closed or
+ * The build request of a delivery, null when it asks for none (a deletion, a closed or
  * labelled pull request), or a string saying why the payload is not what its event promises.
  */
 export function buildRequestOf(event: string, payload: unknown): BuildRequest | null | string {
@@ -74,8 +78,10 @@ export function buildRequestOf(event: string, payload: unknown): BuildRequest | 
     const after = str(p.after);
     if (!ref || !after) return 'a push payload needs ref and after';
     if (p.deleted === true || /^0+$/.test(after)) return null;
-    if (!ref.startsWith('refs/heads/')) return null;
+    const tag = ref.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : null;
+    if (!tag && !ref.startsWith('refs/heads/')) return null;
     if (!COMMIT.test(after)) return 'after is not a commit id';
+    if (tag) return { event, repositories, branch: '', tag, ref, commit: after, sender, fork: false, repo };
     const branch = ref.slice('refs/heads/'.length);
     return { event, repositories, branch, ref, commit: after, sender, fork: false, repo };
   }
@@ -103,6 +109,10 @@ export function jobWants(stored: StoredJob, req: BuildRequest): boolean {
   const url = stored.config.repository?.url;
   const normal = url ? normaliseRepositoryUrl(url) : null;
   if (!normal || !req.repositories.has(normal)) return false;
+  if (req.tag !== undefined) {
+    const tags = github.tags ?? [];
+    return tags.length > 0 && picomatch.isMatch(req.tag, tags, { dot: true });
+  }
   const globs = github.branches ?? [];
   return globs.length === 0 || picomatch.isMatch(req.branch, globs, { dot: true });
 }
