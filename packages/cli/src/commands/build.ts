@@ -41,13 +41,23 @@ export function buildCommand(program: Command): void {
       .argument('<job>')
       .option('--ref <ref>', 'branch, tag or commit to build (default: the job repository ref)')
       .option('--param <K=V>', 'a build parameter (repeatable)', collectParam, {})
+      .option('--priority <0-9>', "the build's priority in the queues, 9 the most urgent (default: each step's own, 5)")
       .option('--follow', 'stream the logs live; exit 0 on success, 1 on failure'),
   ).action(
-    async (job: string, opts: { ref?: string; param: Record<string, string>; follow?: boolean }, cmd: Command) => {
+    async (
+      job: string,
+      opts: { ref?: string; param: Record<string, string>; priority?: string; follow?: boolean },
+      cmd: Command,
+    ) => {
+      const priority = opts.priority === undefined ? undefined : Number(opts.priority);
+      if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 9)) {
+        throw cliError(`--priority '${opts.priority}' is not 0-9`, { exitCode: EXIT.usage });
+      }
       const ctx = await clientContext(cmd);
       const body = {
         ...(opts.ref ? { ref: opts.ref } : {}),
         ...(Object.keys(opts.param).length ? { params: opts.param } : {}),
+        ...(priority !== undefined ? { priority } : {}),
       };
       const t = await ctx.api.json<Triggered>('POST', apiPath('jobs', job, 'builds'), { body });
       if (!opts.follow) {

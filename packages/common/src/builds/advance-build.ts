@@ -401,7 +401,8 @@ function dispatchOf(
     spec: {
       kind: step.type,
       labels: step.labels,
-      priority: stepConfig.priority,
+      // The trigger's priority, when it gave one, over the step's own (`--priority` on an urgent build).
+      priority: build.priority ?? stepConfig.priority,
       maxAttempts: stepConfig.maxAttempts,
       payload,
     },

@@ -87,6 +87,8 @@ export interface BuildState {
    * too big to remove in one transaction): the record is not written again.
    */
   ending?: { status: Exclude<BuildStatus, 'queued' | 'running'> };
+  /** The priority the trigger asked for (0-9, 9 the most urgent): every ticket of the build gets it. */
+  priority?: number;
 }
 
 /** The control ticket payloads. */

@@ -92,6 +92,7 @@ export async function triggerOps(
     startedAt: null,
     deadline: null,
     cancel: null,
+    ...(req.priority !== undefined ? { priority: req.priority } : {}),
   };
   const control: ControlPayload = { op: 'start', job: req.job, build: number };
   const ticket = await prepareTicketOps(store, [{ kind: 'control', payload: control, priority: req.priority }], caches);

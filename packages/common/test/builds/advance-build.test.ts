@@ -94,6 +94,18 @@ t.test('start: a queued build runs, its deadline counts from the trigger, and a 
   t.equal(unbounded.build.deadline, T0 + DEFAULT_BUILD_TIMEOUT_MS, 'a job without a timeout gets the default');
 });
 
+t.test("a trigger's priority goes to every step ticket; without one, each step's own", async (t) => {
+  const urgent = advance({ build: build({ status: 'queued', startedAt: null, deadline: null, priority: 9 }) });
+  t.equal(urgent.dispatch[0]!.spec.priority, 9, 'the build asked for 9');
+  const plain = advance({ build: build({ status: 'queued', startedAt: null, deadline: null }) });
+  t.equal(plain.dispatch[0]!.spec.priority, undefined, "the step's own (none here: the queue's default, 5)");
+  const own = advance({
+    build: build({ status: 'queued', startedAt: null, deadline: null }),
+    config: { ...job, steps: [{ ...job.steps[0]!, priority: 2 }, ...job.steps.slice(1)] },
+  });
+  t.equal(own.dispatch[0]!.spec.priority, 2);
+});
+
 t.test('all steps succeed: runnable in order, then success with a record and every node removed', async (t) => {
   const afterCheckout = advance({
     build: build({ wakes: [T0 + 120_000] }),

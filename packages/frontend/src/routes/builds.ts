@@ -34,6 +34,13 @@ const TriggerBody = Type.Object(
         description: 'branch, tag, ref or commit (not starting with -)',
       }),
     ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 9,
+        description: "the build's tickets' priority, 9 the most urgent (default: each step's own, 5)",
+      }),
+    ),
     params: Type.Optional(
       Type.Record(
         Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
@@ -93,6 +100,7 @@ export const buildRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         trigger: { type: 'manual', ...(request.caller ? { by: request.caller } : {}) },
         ref: body.ref ?? stored.config.repository?.ref ?? null,
         params: resolveParams(stored.config, params),
+        ...(body.priority !== undefined ? { priority: body.priority } : {}),
       });
       return created(reply, 'manual', job, number);
     },

@@ -47,17 +47,27 @@ t.test('trigger, list, read, cancel', async (t) => {
     t.equal(plain.headers.location, '/api/v1/jobs/web/builds/1');
     const state = decodeJson<BuildState>((await store.get(zpaths.build('web', 1))).data);
     t.match(state, { ref: 'main', trigger: { type: 'manual', by: /^token:[0-9a-f]{8}$/ }, params: {} });
-    const withParams = await post(app, '/api/v1/jobs/web/builds', { ref: 'refs/heads/dev', params: { LEVEL: '3' } });
+    const controls = await store.children(zpaths.ticketQueue('control', []));
+    const withParams = await post(app, '/api/v1/jobs/web/builds', {
+      ref: 'refs/heads/dev',
+      params: { LEVEL: '3' },
+      priority: 9,
+    });
     t.equal(withParams.json().number, 2);
     t.match(decodeJson<BuildState>((await store.get(zpaths.build('web', 2))).data), {
       ref: 'refs/heads/dev',
       params: { LEVEL: '3' },
+      priority: 9,
     });
+    const posted = (await store.children(zpaths.ticketQueue('control', []))).filter((n) => !controls.includes(n));
+    t.match(posted, [/^0-/], 'its control ticket is queued at priority 9 (names sort the most urgent first)');
     for (const body of [
       { params: { 'bad name': 'x' } },
       { params: { A: 1 } },
       { ref: '' },
       { ref: 'a b' },
+      { priority: 10 },
+      { priority: 1.5 },
       { extra: true },
       { params: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`P${i}`, 'x'.repeat(2000)])) },
     ]) {
