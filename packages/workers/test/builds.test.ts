@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactManifest } from '@distci/common';
-import { blobKeys, cancelBuild, listAll, readBlob, zpaths } from '@distci/common';
-import { webJob } from '@distci/testkit';
+import { blobKeys, cancelBuild, readBlob, zpaths } from '@distci/common';
+import { readWholeLog, webJob } from '@distci/testkit';
 import t, { type Test } from 'tap';
 import { ONE_OF_EACH, startTestCluster, type TestCluster } from './helpers/cluster.js';
 import { testRepo } from './helpers/git-repo.js';
@@ -26,13 +26,7 @@ async function alive(pid: number): Promise<boolean> {
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 async function logOf(c: TestCluster, job: string, build: number, step: string, attempt: number): Promise<string> {
-  const parts: Buffer[] = [];
-  const prefix = blobKeys.logPrefix(job, build, step, attempt);
-  for await (const info of listAll(c.blob, { prefix })) {
-    // The chunks, not their index entries (`…/index/<chunk>`).
-    if (!info.key.slice(prefix.length).includes('/')) parts.push(await readBlob(c.blob, info.key));
-  }
-  return Buffer.concat(parts).toString('utf8');
+  return (await readWholeLog(c.blob, { job, build, step, attempt })).toString('utf8');
 }
 
 /** No build, step or ticket node of a finished build is left (invariant 6). */

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BlobStore, CoordinationStore } from '@distci/common';
+import { type BlobStore, type CoordinationStore, type LogRef, readLogChunk } from '@distci/common';
 import { createDirectoryBlobStore } from '@distci/store-directory';
 import { createEmbeddedServer } from '@distci/store-embedded';
 import type { Test } from 'tap';
@@ -35,4 +35,19 @@ export async function tempBlobStore(t: Test, name: string): Promise<BlobStore> {
     await rm(dir, { recursive: true, force: true });
   });
   return blob;
+}
+
+/** A step attempt's log chunks in order (`readLogChunk`), not the line index entries beside them. */
+export async function readLogChunks(blob: BlobStore, ref: LogRef): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for (let i = 0; ; i++) {
+    const chunk = await readLogChunk(blob, ref, i);
+    if (!chunk) return chunks;
+    chunks.push(chunk);
+  }
+}
+
+/** A step attempt's whole log. */
+export async function readWholeLog(blob: BlobStore, ref: LogRef): Promise<Buffer> {
+  return Buffer.concat(await readLogChunks(blob, ref));
 }

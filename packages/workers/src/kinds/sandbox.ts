@@ -29,7 +29,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve, sep } from 'node:path';
-import { distciError } from '@distci/common';
+import { ISOLATION_MODES as COMMON_ISOLATION_MODES, distciError } from '@distci/common';
 
 /** Where the step's (empty, private) home is inside the sandbox. */
 export const STEP_HOME = '/home/step';
@@ -52,8 +52,9 @@ const BASE_FLAGS = [
   'ALL',
 ];
 
-export type IsolationMode = 'bwrap' | 'none' | 'auto';
-export const ISOLATION_MODES: readonly IsolationMode[] = ['bwrap', 'none', 'auto'];
+/** The option table's modes (`@distci/common` option-table.ts): one list. */
+export const ISOLATION_MODES = COMMON_ISOLATION_MODES;
+export type IsolationMode = (typeof ISOLATION_MODES)[number];
 
 /** A bubblewrap that works on this host. */
 export interface Sandbox {

@@ -11,14 +11,13 @@ import {
   type BlobStore,
   blobKeys,
   type CoordinationStore,
-  listAll,
   openDistci,
   parseJob,
   planBuild,
-  readBlob,
   type StepPayload,
 } from '@distci/common';
 import { createEmbeddedStore } from '@distci/store-embedded';
+import { readWholeLog } from '@distci/testkit';
 import type { Test } from 'tap';
 import { createLogWriter } from '../../src/steps/log-writer.js';
 import { type StepContext, type StepStopReason, stepEnv } from '../../src/steps/step-handler.js';
@@ -122,13 +121,8 @@ export async function testStep(t: Test, input: TestStepInput): Promise<TestStep>
     },
     async logText() {
       await log.close();
-      const chunks: Buffer[] = [];
-      const prefix = blobKeys.logPrefix(job.name, build, planned.id, attempt);
-      for await (const info of listAll(input.blob, { prefix })) {
-        // The chunks, not their index entries (`…/index/<chunk>`, the viewer's line index).
-        if (!info.key.slice(prefix.length).includes('/')) chunks.push(await readBlob(input.blob, info.key));
-      }
-      return Buffer.concat(chunks).toString('utf8');
+      const ref = { job: job.name, build, step: planned.id, attempt };
+      return (await readWholeLog(input.blob, ref)).toString('utf8');
     },
   };
 }

@@ -9,17 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type BlobStore,
-  blobKeys,
   type CoordinationStore,
   type ExecShellStep,
-  listAll,
   openDistci,
   parseJob,
   planBuild,
-  readBlob,
   type StepPayload,
 } from '@distci/common';
-import { uniqueName } from '@distci/testkit';
+import { readLogChunks, uniqueName } from '@distci/testkit';
 import type { Test } from 'tap';
 import { createLogWriter, type StepContext, type StepStopReason, stepEnv } from '../../src/steps/index.js';
 
@@ -113,13 +110,7 @@ export async function shellStep(t: Test, options: ShellStepOptions): Promise<She
     },
     closeLog: () => log.close(),
     async chunks() {
-      const out: Buffer[] = [];
-      const prefix = blobKeys.logPrefix(target.job, target.build, target.step, target.attempt);
-      // The chunks, not their index entries (`…/index/<chunk>`, the viewer's line index).
-      for await (const info of listAll(options.blob, { prefix })) {
-        if (!info.key.slice(prefix.length).includes('/')) out.push(await readBlob(options.blob, info.key));
-      }
-      return out;
+      return readLogChunks(options.blob, target);
     },
   };
 }
